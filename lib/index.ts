@@ -1,0 +1,45 @@
+export { native } from './binding.js';
+export { PhpZygoteError, UnsupportedPlatformError, HandleClosedError } from './errors.js';
+export { ProcessHandle } from './process-handle.js';
+export type { ExitInfo, ProcessHandleOptions } from './process-handle.js';
+export { socketPair, socketFromFd } from './socket-pair.js';
+export type { SocketPairOptions } from './socket-pair.js';
+export { sendFds, receiveFds } from './fd-passing.js';
+export { setChildSubreaper, isChildSubreaper } from './subreaper.js';
+export { signalNumber, signalName } from './signals.js';
+export type {
+  NativeBinding,
+  NativeExitStatus,
+  NativePoller,
+  NativePollerConstructor,
+  NativeReceived,
+  PollCallback,
+} from '../types/native.js';
+
+import { native as binding } from './binding.js';
+
+/** Closes an fd the addon owns; false when it was not owned (already closed). */
+export function closeFd(fd: number): boolean {
+  return binding.closeFd(fd);
+}
+
+/** pidfd_open(pid, PIDFD_NONBLOCK): an fd that pins the process. Owned by the addon. */
+export function pidfdOpen(pid: number): number {
+  return binding.pidfdOpen(pid);
+}
+
+/** pidfd_send_signal: signals exactly the process the pidfd refers to. */
+export function pidfdSendSignal(pidfd: number, signal: NodeJS.Signals | number): void {
+  binding.pidfdSendSignal(pidfd, signalNumber(signal));
+}
+
+/** waitid(P_PIDFD, WEXITED | WNOHANG) for one child: its status, or null while it runs. */
+export function reapPidfd(pidfd: number) {
+  const status = binding.reapPidfd(pidfd);
+  return status === null ? null : { ...status, signal: signalName(status.signal) };
+}
+
+/** The native Poller class: a uv_poll_t on any fd, on this thread's loop. */
+export const Poller = binding.Poller;
+
+import { signalName, signalNumber } from './signals.js';

@@ -1,0 +1,84 @@
+// Shared test plumbing. uvu has no per-test timeout and a promise that never
+// settles can end a run with exit 0, so every wait goes through within(),
+// whose ref'd timer both keeps the loop alive and fails the test.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+
+export function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Processes a test started; killAll() in after.each so none outlives its test. */
+const started = new Set();
+
+export function track(pid) {
+  started.add(pid);
+  return pid;
+}
+
+export function killAll() {
+  for (const pid of started) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  started.clear();
+}
+
+/** Spawns `sh -c script` and resolves with its child and the first `lines` lines of stdout. */
+export async function spawnShell(script, lines = 1) {
+  const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  track(child.pid);
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const read = new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const got = out.split('\n');
+      if (got.length > lines) resolve(got.slice(0, lines));
+    });
+    child.on('error', reject);
+    child.on('exit', () => reject(new Error(`sh exited before printing ${lines} line(s): ${out}`)));
+  });
+  const printed = await within(read, 5000, `output of: ${script}`);
+  for (const line of printed) if (/^\d+$/.test(line)) track(Number(line));
+  return { child, lines: printed, exit: once(child, 'exit') };
+}
+
+/** The state letter from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null when the pid is gone. */
+export function procState(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return null;
+  }
+}
+
+/** The parent pid from /proc/<pid>/stat, or null when the pid is gone. */
+export function parentPid(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+export const openFdCount = () => readdirSync('/proc/self/fd').length;
+
+/** Polls `check` until it returns a truthy value, for state the kernel updates asynchronously. */
+export async function until(check, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
