@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <linux/types.h>
 
 // glibc 2.36 wraps neither pidfd_open nor pidfd_send_signal, and older
@@ -25,8 +26,6 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-
-#include <fcntl.h>
 
 namespace zygote {
 
@@ -106,6 +105,7 @@ ssize_t ReceiveWithFds(int sock, void* data, size_t capacity, size_t max_fds,
   } while (rc < 0 && errno == EINTR);
   if (rc < 0) return -errno;
 
+  bool extra = false;
   for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
        cmsg = CMSG_NXTHDR(&msg, cmsg)) {
     if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
@@ -115,10 +115,17 @@ ssize_t ReceiveWithFds(int sock, void* data, size_t capacity, size_t max_fds,
     for (size_t i = 0; i < count; i++) {
       int fd;
       memcpy(&fd, p + i * sizeof(int), sizeof(int));
-      fds->push_back(fd);
+      // CMSG_SPACE rounds up, so the kernel may deliver more than asked
+      // for; the limit is the caller's, so close the extra ones.
+      if (fds->size() < max_fds) {
+        fds->push_back(fd);
+      } else {
+        close(fd);
+        extra = true;
+      }
     }
   }
-  *truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
+  *truncated = extra || (msg.msg_flags & MSG_CTRUNC) != 0;
   return rc;
 }
 

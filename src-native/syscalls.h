@@ -27,8 +27,9 @@ ssize_t SendWithFds(int sock, const void* data, size_t length,
 
 // recvmsg(2) with MSG_CMSG_CLOEXEC, so received fds never leak into a
 // process Node spawns later. Received fds are appended to `fds` even when
-// the message is truncated (MSG_CTRUNC): they must be closed, not lost.
-// `truncated` reports fds dropped by the kernel for want of room.
+// the message is truncated. At most `max_fds` are kept: any beyond that
+// are closed here, and `truncated` is set when fds were dropped (by us or
+// by the kernel for want of room, MSG_CTRUNC).
 ssize_t ReceiveWithFds(int sock, void* data, size_t capacity, size_t max_fds,
                        std::vector<int>* fds, bool* truncated);
 

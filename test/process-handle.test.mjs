@@ -1,7 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HandleClosedError, ProcessHandle, pidfdOpen, pidfdSendSignal, closeFd } from 'php-zygote';
-import { killAll, parentPid, procState, spawnShell, until, within } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { killAll, parentPid, procState, spawnShell, track, until, within } from './helpers.mjs';
+
+const index = fileURLToPath(new URL('../dist/lib/index.js', import.meta.url));
 
 const test = suite('ProcessHandle and pidfd exit watching');
 test.after.each(killAll);
@@ -94,6 +98,34 @@ test('bad arguments throw TypeErrors that name the argument', () => {
   assert.throws(() => pidfdSendSignal(0, 'SIGNOPE'), (e) => e.code === 'ERR_UNKNOWN_SIGNAL');
   assert.throws(() => new ProcessHandle(0), /pid must be a positive integer/);
   assert.throws(() => pidfdOpen(-5), (e) => e.code === 'EINVAL' && e.syscall === 'pidfd_open');
+});
+
+test('an exception thrown in an exit callback reaches uncaughtException instead of aborting', () => {
+  const script = `
+    const { Poller, pidfdOpen } = require(${JSON.stringify(index)});
+    const { spawn } = require('node:child_process');
+    process.on('uncaughtException', (e) => { console.log('caught ' + e.message); process.exit(0); });
+    const child = spawn('true');
+    const poller = new Poller(pidfdOpen(child.pid), () => { throw new Error('boom'); });
+    poller.start();`;
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 });
+  assert.is(result.stdout.trim(), 'caught boom');
+  assert.is(result.status, 0);
+});
+
+test('an unref()ed handle lets Node exit while the process still runs', () => {
+  const script = `
+    const { ProcessHandle } = require(${JSON.stringify(index)});
+    const { spawn } = require('node:child_process');
+    const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    console.log(String(child.pid));
+    new ProcessHandle(child.pid).unref();`;
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 });
+  assert.is(result.status, 0, 'node exited by itself');
+  const pid = Number(result.stdout.trim());
+  track(pid);
+  assert.ok(procState(pid) !== null, 'the watched process still runs');
 });
 
 test.run();
