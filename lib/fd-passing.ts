@@ -26,3 +26,13 @@ export function sendFds(sock: number, data: Uint8Array | string, fds: readonly n
 export function receiveFds(sock: number, buffer: Uint8Array, maxFds?: number, binding: NativeBinding = native): NativeReceived | null {
   return binding.receiveFds(sock, buffer, maxFds);
 }
+
+/**
+ * Turns on SO_PASSCRED: every receiveFds() result then carries the pid of
+ * the process that wrote those bytes, and the kernel never mixes two
+ * writers' bytes in one read. This is how worker output is attributed to
+ * worker pids although all workers share one stdout socket.
+ */
+export function setPassCredentials(sock: number, on: boolean, binding: NativeBinding = native): void {
+  binding.setPassCredentials(sock, on);
+}

@@ -4,7 +4,7 @@ export { ProcessHandle } from './process-handle.js';
 export type { ExitInfo, ProcessHandleOptions } from './process-handle.js';
 export { socketPair, socketFromFd } from './socket-pair.js';
 export type { SocketPairOptions } from './socket-pair.js';
-export { sendFds, receiveFds } from './fd-passing.js';
+export { sendFds, receiveFds, setPassCredentials } from './fd-passing.js';
 export { setChildSubreaper, isChildSubreaper } from './subreaper.js';
 export { signalNumber, signalName } from './signals.js';
 export type {

@@ -23,6 +23,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SocketPair(const Napi::CallbackInfo& info);
   Napi::Value SendFds(const Napi::CallbackInfo& info);
   Napi::Value ReceiveFds(const Napi::CallbackInfo& info);
+  Napi::Value SetPassCredentials(const Napi::CallbackInfo& info);
   Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info);
   Napi::Value IsChildSubreaper(const Napi::CallbackInfo& info);
   Napi::Value ReapPidfd(const Napi::CallbackInfo& info);

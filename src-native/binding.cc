@@ -60,6 +60,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                   InstanceMethod<&Addon::SocketPair>("socketPair"),
                   InstanceMethod<&Addon::SendFds>("sendFds"),
                   InstanceMethod<&Addon::ReceiveFds>("receiveFds"),
+                  InstanceMethod<&Addon::SetPassCredentials>("setPassCredentials"),
                   InstanceMethod<&Addon::SetChildSubreaper>("setChildSubreaper"),
                   InstanceMethod<&Addon::IsChildSubreaper>("isChildSubreaper"),
                   InstanceMethod<&Addon::ReapPidfd>("reapPidfd"),
@@ -131,7 +132,8 @@ Napi::Value Addon::SendFds(const Napi::CallbackInfo& info) {
 }
 
 // receiveFds(sock, buffer: Uint8Array, maxFds) ->
-//   { bytes, fds, truncated } or null when a non-blocking socket has no data.
+//   { bytes, fds, truncated, pid } or null when a non-blocking socket has no
+//   data. `pid` is the writer's (SO_PASSCRED on), else null.
 // Bytes land in the caller's buffer (no copy); bytes 0 means end of stream.
 Napi::Value Addon::ReceiveFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -147,23 +149,34 @@ Napi::Value Addon::ReceiveFds(const Napi::CallbackInfo& info) {
 
   uint8_t* bytes =
       static_cast<uint8_t*>(buffer.ArrayBuffer().Data()) + buffer.ByteOffset();
-  std::vector<int> fds;
-  bool truncated = false;
-  ssize_t got = ReceiveWithFds(sock, bytes, buffer.ByteLength(), max_fds, &fds,
-                               &truncated);
+  ReceivedMessage message;
+  ssize_t got = ReceiveMessage(sock, bytes, buffer.ByteLength(), max_fds, &message);
   if (got == -EAGAIN || got == -EWOULDBLOCK) return env.Null();
   if (got < 0) throw SystemError(env, static_cast<int>(got), "recvmsg");
 
-  Napi::Array received = Napi::Array::New(env, fds.size());
-  for (size_t i = 0; i < fds.size(); i++) {
-    fds_.Adopt(fds[i]);
-    received.Set(static_cast<uint32_t>(i), Napi::Number::New(env, fds[i]));
+  Napi::Array received = Napi::Array::New(env, message.fds.size());
+  for (size_t i = 0; i < message.fds.size(); i++) {
+    fds_.Adopt(message.fds[i]);
+    received.Set(static_cast<uint32_t>(i), Napi::Number::New(env, message.fds[i]));
   }
   Napi::Object result = Napi::Object::New(env);
   result.Set("bytes", Napi::Number::New(env, static_cast<double>(got)));
   result.Set("fds", received);
-  result.Set("truncated", Napi::Boolean::New(env, truncated));
+  result.Set("truncated", Napi::Boolean::New(env, message.truncated));
+  result.Set("pid", message.sender_pid > 0
+                        ? Napi::Number::New(env, message.sender_pid)
+                        : env.Null());
   return result;
+}
+
+Napi::Value Addon::SetPassCredentials(const Napi::CallbackInfo& info) {
+  int sock = FdArg(info, 0, "sock");
+  if (!info[1].IsBoolean()) {
+    throw ArgumentError(info.Env(), "The \"on\" argument must be a boolean");
+  }
+  int rc = zygote::SetPassCredentials(sock, info[1].As<Napi::Boolean>().Value());
+  if (rc < 0) throw SystemError(info.Env(), rc, "setsockopt");
+  return info.Env().Undefined();
 }
 
 Napi::Value Addon::SetChildSubreaper(const Napi::CallbackInfo& info) {

@@ -82,21 +82,24 @@ ssize_t SendWithFds(int sock, const void* data, size_t length,
   return rc < 0 ? -errno : rc;
 }
 
-ssize_t ReceiveWithFds(int sock, void* data, size_t capacity, size_t max_fds,
-                       std::vector<int>* fds, bool* truncated) {
+ssize_t ReceiveMessage(int sock, void* data, size_t capacity, size_t max_fds,
+                       ReceivedMessage* out) {
   struct iovec iov;
   iov.iov_base = data;
   iov.iov_len = capacity;
 
-  // With no room for fds the kernel closes any that arrive and sets
-  // MSG_CTRUNC, which the caller sees as `truncated`.
-  std::vector<char> control(max_fds > 0 ? CMSG_SPACE(max_fds * sizeof(int)) : 0);
+  // Room for max_fds descriptors and for the sender's credentials, which
+  // the kernel adds when SO_PASSCRED is on. Without room for fds the kernel
+  // closes any that arrive and sets MSG_CTRUNC, reported as `truncated`.
+  size_t space = CMSG_SPACE(sizeof(struct ucred));
+  if (max_fds > 0) space += CMSG_SPACE(max_fds * sizeof(int));
+  std::vector<char> control(space, 0);
 
   struct msghdr msg;
   memset(&msg, 0, sizeof msg);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control.empty() ? nullptr : control.data();
+  msg.msg_control = control.data();
   msg.msg_controllen = control.size();
 
   ssize_t rc;
@@ -106,10 +109,18 @@ ssize_t ReceiveWithFds(int sock, void* data, size_t capacity, size_t max_fds,
   if (rc < 0) return -errno;
 
   bool extra = false;
+  out->sender_pid = 0;
   for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
        cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-    if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+    if (cmsg->cmsg_level != SOL_SOCKET) continue;
+    if (cmsg->cmsg_type == SCM_CREDENTIALS &&
+        cmsg->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+      struct ucred cred;
+      memcpy(&cred, CMSG_DATA(cmsg), sizeof cred);
+      out->sender_pid = cred.pid;
       continue;
+    }
+    if (cmsg->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     const unsigned char* p = CMSG_DATA(cmsg);
     for (size_t i = 0; i < count; i++) {
@@ -117,16 +128,21 @@ ssize_t ReceiveWithFds(int sock, void* data, size_t capacity, size_t max_fds,
       memcpy(&fd, p + i * sizeof(int), sizeof(int));
       // CMSG_SPACE rounds up, so the kernel may deliver more than asked
       // for; the limit is the caller's, so close the extra ones.
-      if (fds->size() < max_fds) {
-        fds->push_back(fd);
+      if (out->fds.size() < max_fds) {
+        out->fds.push_back(fd);
       } else {
         close(fd);
         extra = true;
       }
     }
   }
-  *truncated = extra || (msg.msg_flags & MSG_CTRUNC) != 0;
+  out->truncated = extra || (msg.msg_flags & MSG_CTRUNC) != 0;
   return rc;
+}
+
+int SetPassCredentials(int sock, bool on) {
+  int value = on ? 1 : 0;
+  return ErrnoResult(setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &value, sizeof value));
 }
 
 int SetChildSubreaper(bool on) {

@@ -25,13 +25,26 @@ int OpenSocketPair(bool nonblock, int fds[2]);
 ssize_t SendWithFds(int sock, const void* data, size_t length,
                     const std::vector<int>& fds);
 
+struct ReceivedMessage {
+  std::vector<int> fds;
+  // Fds were dropped: more arrived than max_fds (closed here), or the
+  // kernel found no room for them (MSG_CTRUNC).
+  bool truncated = false;
+  // Pid of the process that wrote these bytes (SCM_CREDENTIALS), or 0
+  // when SO_PASSCRED is off on this socket.
+  pid_t sender_pid = 0;
+};
+
 // recvmsg(2) with MSG_CMSG_CLOEXEC, so received fds never leak into a
-// process Node spawns later. Received fds are appended to `fds` even when
-// the message is truncated. At most `max_fds` are kept: any beyond that
-// are closed here, and `truncated` is set when fds were dropped (by us or
-// by the kernel for want of room, MSG_CTRUNC).
-ssize_t ReceiveWithFds(int sock, void* data, size_t capacity, size_t max_fds,
-                       std::vector<int>* fds, bool* truncated);
+// process Node spawns later. At most `max_fds` fds are kept, the rest are
+// closed. With SO_PASSCRED on, a Unix stream socket never merges bytes of
+// different writers into one read (af_unix.c: "Never glue messages from
+// different writers"), so `sender_pid` names the writer of every byte.
+ssize_t ReceiveMessage(int sock, void* data, size_t capacity, size_t max_fds,
+                       ReceivedMessage* out);
+
+// setsockopt(SO_PASSCRED): ask for the sender's credentials on receive.
+int SetPassCredentials(int sock, bool on);
 
 // prctl(PR_SET_CHILD_SUBREAPER / PR_GET_CHILD_SUBREAPER).
 int SetChildSubreaper(bool on);

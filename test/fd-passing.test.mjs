@@ -6,7 +6,7 @@ import { mkdtempSync, openSync, closeSync, readFileSync, readlinkSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Poller, closeFd, pidfdOpen, receiveFds, sendFds, socketFromFd, socketPair } from 'php-zygote';
+import { Poller, closeFd, pidfdOpen, receiveFds, sendFds, setPassCredentials, socketFromFd, socketPair } from 'php-zygote';
 import { killAll, track, within } from './helpers.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -110,7 +110,7 @@ test('a non-blocking receive with nothing to read returns null, and 0 bytes once
   const buffer = Buffer.alloc(16);
   assert.is(receiveFds(b, buffer), null);
   closeFd(a);
-  assert.equal(receiveFds(b, buffer), { bytes: 0, fds: [], truncated: false });
+  assert.equal(receiveFds(b, buffer), { bytes: 0, fds: [], truncated: false, pid: null });
   closeFd(b);
 });
 
@@ -130,6 +130,34 @@ test('bad arguments are refused with errors that name them', () => {
   assert.throws(() => new Poller(-1, () => {}), (e) => e.code === 'ERR_INVALID_ARG_TYPE' && /"fd"/.test(e.message));
   closeFd(a);
   closeFd(b);
+});
+
+test('with SO_PASSCRED every read names its writer, and writers are never mixed in one read', async () => {
+  const [mine, shared] = socketPair();
+  setPassCredentials(mine, true);
+  // Two processes write interleaved lines into the same socket.
+  const script = 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "$0 $i"; sleep 0.01; done';
+  const writers = ['a', 'b'].map((name) => {
+    const child = spawn('sh', ['-c', script, name], { stdio: ['ignore', shared, 'inherit'] });
+    track(child.pid);
+    return { name, child, exit: once(child, 'exit') };
+  });
+  closeFd(shared);
+  await within(Promise.all(writers.map((w) => w.exit)), 10000, 'writers to finish');
+
+  const byPid = new Map();
+  const buffer = Buffer.alloc(65536);
+  for (;;) {
+    const got = receiveFds(mine, buffer, 0);
+    if (got.bytes === 0) break;
+    assert.type(got.pid, 'number');
+    byPid.set(got.pid, (byPid.get(got.pid) ?? '') + buffer.toString('utf8', 0, got.bytes));
+  }
+  closeFd(mine);
+  for (const { name, child } of writers) {
+    const expected = Array.from({ length: 10 }, (_, i) => `${name} ${i + 1}\n`).join('');
+    assert.is(byPid.get(child.pid), expected, `everything ${name} wrote, attributed to its pid`);
+  }
 });
 
 test.run();

@@ -27,6 +27,8 @@ export interface NativeReceived {
   fds: number[];
   /** True when the kernel dropped fds for want of room (maxFds too small). */
   truncated: boolean;
+  /** Pid of the process that wrote these bytes when SO_PASSCRED is on, else null. */
+  pid: number | null;
 }
 
 export type PollCallback = (err: NodeJS.ErrnoException | null, events: number) => void;
@@ -61,6 +63,11 @@ export interface NativeBinding {
   sendFds(sock: number, data: Uint8Array, fds: number[]): number;
   /** recvmsg with MSG_CMSG_CLOEXEC into `buffer`; null on EAGAIN. */
   receiveFds(sock: number, buffer: Uint8Array, maxFds?: number): NativeReceived | null;
+  /**
+   * setsockopt(SO_PASSCRED): receiveFds then reports the writer's pid, and
+   * a stream socket never mixes two writers' bytes in one read.
+   */
+  setPassCredentials(sock: number, on: boolean): void;
   /** prctl(PR_SET_CHILD_SUBREAPER). */
   setChildSubreaper(on: boolean): void;
   /** prctl(PR_GET_CHILD_SUBREAPER). */
