@@ -1,0 +1,159 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Zygote;
+
+/**
+ * The zygote loop. Node's control socket is the master's stdin (fd 0): the
+ * STDIN stream wraps fd 0 itself, so a forked worker can close it for real,
+ * which an fd opened with php://fd/N (always a dup) would not allow.
+ *
+ * The master reaps a worker only when Node asks (docs/protocol.md,
+ * "Reaping without a race"): until then the dead worker's pid stays
+ * reserved, so Node's pidfd_open after "forked" cannot pin a stranger.
+ */
+final class Master
+{
+    /** Control frames are small; anything bigger is a broken peer. */
+    private const CONTROL_MAX_FRAME = 1024 * 1024;
+
+    /** @var array<int, true> forked and not yet reaped */
+    private array $children = [];
+
+    private Channel $control;
+
+    /** @param callable(Job): (string|Response) $handler */
+    public function __construct(
+        private readonly mixed $handler,
+        private readonly int $maxFrameSize,
+    ) {
+    }
+
+    public function run(): never
+    {
+        // Children must stay zombies until Node asks: never SIG_IGN here,
+        // which would make the kernel reap them and lose their status.
+        pcntl_signal(SIGCHLD, SIG_DFL);
+        putenv('PHP_ZYGOTE'); // processes the app spawns are not masters
+        $this->control = new Channel(socket_import_stream(STDIN), self::CONTROL_MAX_FRAME);
+        $this->setTitle('master');
+
+        try {
+            $this->control->control('hello', [
+                'protocol' => Frame::VERSION,
+                'pid' => getmypid(),
+                'php' => PHP_VERSION,
+                'opcache' => function_exists('opcache_get_status') && (bool) ini_get('opcache.enable_cli'),
+                'preload' => (string) ini_get('opcache.preload') !== '',
+            ]);
+            while (($message = $this->control->readWithFds(4)) !== null) {
+                [$frame, $fds] = $message;
+                if (!$frame->isControl()) {
+                    throw new ProtocolException('the control channel carries control frames only');
+                }
+                match ($frame->context['type'] ?? null) {
+                    'fork' => $this->fork($frame, $fds),
+                    'reap' => $this->reap($frame),
+                    'shutdown' => $this->shutdown(),
+                    default => throw new ProtocolException('unknown control message ' . json_encode($frame->context['type'] ?? null)),
+                };
+            }
+        } catch (ProtocolException $e) {
+            fwrite(STDERR, 'php-zygote master ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
+            $this->killChildren();
+            exit(Worker::EXIT_PROTOCOL_ERROR);
+        } catch (ZygoteException) {
+            // The control socket broke: same as Node going away.
+        }
+        // End of file: Node is gone or done. No worker may outlive it.
+        $this->shutdown();
+    }
+
+    /** @param list<resource> $fds */
+    private function fork(Frame $frame, array $fds): void
+    {
+        $id = $frame->context['id'] ?? 0;
+        if (count($fds) !== 1) {
+            array_map('fclose', $fds);
+            $this->control->control('fork-failed', ['id' => $id, 'error' => 'a fork request must carry exactly one fd, got ' . count($fds)]);
+            return;
+        }
+        $stream = $fds[0];
+        $pid = pcntl_fork();
+        if ($pid === -1) {
+            fclose($stream);
+            $this->control->control('fork-failed', ['id' => $id, 'error' => pcntl_strerror(pcntl_get_last_error())]);
+            return;
+        }
+        if ($pid === 0) {
+            $this->becomeWorker($stream);
+        }
+        // The worker has its own copy; ours would keep its channel open
+        // after the worker dies and hide the end of file from Node.
+        fclose($stream);
+        $this->children[$pid] = true;
+        $this->control->control('forked', ['id' => $id, 'pid' => $pid]);
+    }
+
+    /** @param resource $stream */
+    private function becomeWorker($stream): never
+    {
+        // Close the control socket (fd 0) and put /dev/null in its place,
+        // so fd 0 is never some unrelated file the app opens later.
+        $this->control->close();
+        $GLOBALS['__php_zygote_stdin'] = fopen('/dev/null', 'r');
+        $this->children = [];
+        $this->setTitle('worker');
+        $socket = socket_import_stream($stream);
+        Runtime::becomeWorker();
+        Worker::loop($socket, $this->handler, $this->maxFrameSize);
+    }
+
+    private function reap(Frame $frame): void
+    {
+        $pid = (int) ($frame->context['pid'] ?? 0);
+        if (!isset($this->children[$pid])) {
+            $this->control->control('exited', ['pid' => $pid, 'error' => 'not a child of this master, or already reaped']);
+            return;
+        }
+        $reaped = pcntl_waitpid($pid, $status, WNOHANG);
+        if ($reaped === 0) {
+            $this->control->control('exited', ['pid' => $pid, 'error' => 'still running']);
+            return;
+        }
+        unset($this->children[$pid]);
+        if ($reaped !== $pid) {
+            $this->control->control('exited', ['pid' => $pid, 'error' => 'waitpid: ' . pcntl_strerror(pcntl_get_last_error())]);
+            return;
+        }
+        $this->control->control('exited', [
+            'pid' => $pid,
+            'code' => pcntl_wifexited($status) ? pcntl_wexitstatus($status) : null,
+            'signal' => pcntl_wifsignaled($status) ? pcntl_wtermsig($status) : null,
+        ]);
+    }
+
+    private function shutdown(): never
+    {
+        $this->killChildren();
+        exit(0);
+    }
+
+    private function killChildren(): void
+    {
+        foreach (array_keys($this->children) as $pid) {
+            posix_kill($pid, SIGKILL);
+        }
+        foreach (array_keys($this->children) as $pid) {
+            pcntl_waitpid($pid, $status);
+        }
+        $this->children = [];
+    }
+
+    private function setTitle(string $role): void
+    {
+        // Cosmetic (ps shows which process is which); some systems refuse it.
+        @cli_set_process_title("php-zygote $role: " . ($_SERVER['SCRIPT_FILENAME'] ?? ''));
+    }
+}

@@ -1,0 +1,102 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Zygote;
+
+/**
+ * The app's entry point: everything before Worker::serve() runs once, in
+ * the master; the handler runs in forked workers.
+ *
+ *   require __DIR__ . '/vendor/autoload.php';   // booted once, in the master
+ *   $app = App::boot();
+ *   \Zygote\Worker::serve(function (\Zygote\Job $job) use ($app): string {
+ *       return $app->handle($job->body, $job->context);
+ *   });
+ */
+final class Worker
+{
+    /** Exit code of a worker or master that received a malformed frame (EX_DATAERR). */
+    public const EXIT_PROTOCOL_ERROR = 65;
+
+    /**
+     * In the master: reports the app booted, then forks workers on request
+     * and never returns. In a worker: serves jobs with $handler until Node
+     * closes the channel, then exits.
+     *
+     * @param callable(Job): (string|Response) $handler
+     */
+    public static function serve(callable $handler): never
+    {
+        if (!Runtime::startedByZygote()) {
+            fwrite(STDERR, "this script serves php-zygote workers: start it from Node (new Master({ script }) or WorkerPool), not with php directly\n");
+            exit(64); // EX_USAGE
+        }
+        (new Master($handler, self::maxFrameSize()))->run();
+    }
+
+    /** @internal The loop of one forked worker. */
+    public static function loop(\Socket $socket, callable $handler, int $maxFrameSize): never
+    {
+        $channel = new Channel($socket, $maxFrameSize);
+        try {
+            $channel->control('ready', ['pid' => getmypid()]);
+            while (($frame = $channel->read()) !== null) {
+                if ($frame->isControl()) {
+                    continue; // no worker-side control messages in protocol 1
+                }
+                self::run($channel, $frame, $handler);
+            }
+        } catch (ProtocolException $e) {
+            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
+            exit(self::EXIT_PROTOCOL_ERROR);
+        } catch (ZygoteException $e) {
+            // The channel broke (Node went away): nobody is left to answer.
+            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
+            exit(0);
+        }
+        exit(0);
+    }
+
+    private static function run(Channel $channel, Frame $frame, callable $handler): void
+    {
+        $job = new Job($frame->id, $frame->body, $frame->context, $channel);
+        try {
+            $result = $handler($job);
+        } catch (\Throwable $e) {
+            $channel->write($frame->id, Frame::ERROR, self::describe($e), '');
+            return;
+        }
+        if (is_string($result)) {
+            $channel->write($frame->id, 0, [], $result);
+        } elseif ($result instanceof Response) {
+            $channel->write($frame->id, 0, $result->context, $result->body);
+        } else {
+            $channel->write($frame->id, Frame::ERROR, [
+                'class' => \TypeError::class,
+                'message' => 'the handler returned ' . get_debug_type($result) . '; return a string or a Zygote\Response',
+                'file' => '',
+                'line' => 0,
+                'trace' => '',
+            ], '');
+        }
+    }
+
+    /** @return array{class: string, message: string, file: string, line: int, trace: string} */
+    private static function describe(\Throwable $e): array
+    {
+        return [
+            'class' => get_class($e),
+            'message' => $e->getMessage(),
+            'file' => $e->getFile(),
+            'line' => $e->getLine(),
+            'trace' => substr($e->getTraceAsString(), 0, 16384),
+        ];
+    }
+
+    private static function maxFrameSize(): int
+    {
+        $value = getenv('PHP_ZYGOTE_MAX_FRAME');
+        return $value !== false && ctype_digit($value) ? (int) $value : 64 * 1024 * 1024;
+    }
+}
