@@ -43,3 +43,14 @@ export function reapPidfd(pidfd: number) {
 export const Poller = binding.Poller;
 
 import { signalName, signalNumber } from './signals.js';
+
+export { Master, PHP_RUNTIME_DIR } from './master.js';
+export type { MasterOptions, MasterInfo, MasterEvents, LogLine } from './master.js';
+export { Worker } from './worker.js';
+export type { JobResult, RunOptions, WorkerExit, WorkerEvents } from './worker.js';
+export { ProtocolError, MasterStartError, MasterClosedError, ForkError, WorkerExitedError, JobError } from './errors.js';
+export { FrameDecoder, encodeFrame, DEFAULT_MAX_FRAME_SIZE } from './frame.js';
+export type { Frame, Context } from './frame.js';
+export { ControlChannel } from './control-channel.js';
+export { OutputReader } from './output-reader.js';
+export type { OutputStream, LineListener } from './output-reader.js';

@@ -82,3 +82,14 @@ export async function until(check, ms, what) {
     await sleep(10);
   }
 }
+
+/** Pids whose parent is `ppid`, with their state letters, from a scan of /proc. */
+export function childrenOf(ppid) {
+  const children = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (parentPid(pid) === ppid) children.push({ pid, state: procState(pid) });
+  }
+  return children;
+}

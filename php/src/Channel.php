@@ -39,9 +39,9 @@ final class Channel
     /**
      * Like read(), for the control socket: the header is read with recvmsg,
      * so fds sent along with the frame (SCM_RIGHTS) are returned as well.
-     * Received fds arrive as stream resources.
+     * Received fds arrive as Socket objects (sockets) or stream resources.
      *
-     * @return array{Frame, list<resource>}|null
+     * @return array{Frame, list<\Socket|resource>}|null
      */
     public function readWithFds(int $maxFds): ?array
     {

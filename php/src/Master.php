@@ -70,34 +70,49 @@ final class Master
         $this->shutdown();
     }
 
-    /** @param list<resource> $fds */
+    /** @param list<\Socket|resource> $fds */
     private function fork(Frame $frame, array $fds): void
     {
         $id = $frame->context['id'] ?? 0;
         if (count($fds) !== 1) {
-            array_map('fclose', $fds);
+            array_map(self::closeReceived(...), $fds);
             $this->control->control('fork-failed', ['id' => $id, 'error' => 'a fork request must carry exactly one fd, got ' . count($fds)]);
             return;
         }
-        $stream = $fds[0];
+        $channel = $fds[0];
         $pid = pcntl_fork();
         if ($pid === -1) {
-            fclose($stream);
+            self::closeReceived($channel);
             $this->control->control('fork-failed', ['id' => $id, 'error' => pcntl_strerror(pcntl_get_last_error())]);
             return;
         }
         if ($pid === 0) {
-            $this->becomeWorker($stream);
+            $this->becomeWorker($channel);
         }
         // The worker has its own copy; ours would keep its channel open
         // after the worker dies and hide the end of file from Node.
-        fclose($stream);
+        self::closeReceived($channel);
         $this->children[$pid] = true;
         $this->control->control('forked', ['id' => $id, 'pid' => $pid]);
     }
 
-    /** @param resource $stream */
-    private function becomeWorker($stream): never
+    /**
+     * ext-sockets hands received fds over as Socket objects when they are
+     * sockets and as stream resources otherwise.
+     *
+     * @param \Socket|resource $fd
+     */
+    private static function closeReceived($fd): void
+    {
+        if ($fd instanceof \Socket) {
+            socket_close($fd);
+        } elseif (is_resource($fd)) {
+            fclose($fd);
+        }
+    }
+
+    /** @param \Socket|resource $channel */
+    private function becomeWorker($channel): never
     {
         // Close the control socket (fd 0) and put /dev/null in its place,
         // so fd 0 is never some unrelated file the app opens later.
@@ -105,7 +120,7 @@ final class Master
         $GLOBALS['__php_zygote_stdin'] = fopen('/dev/null', 'r');
         $this->children = [];
         $this->setTitle('worker');
-        $socket = socket_import_stream($stream);
+        $socket = $channel instanceof \Socket ? $channel : socket_import_stream($channel);
         Runtime::becomeWorker();
         Worker::loop($socket, $this->handler, $this->maxFrameSize);
     }

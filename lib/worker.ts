@@ -1,0 +1,225 @@
+/**
+ * A forked PHP worker as Node sees it: its pid pinned by a pidfd, its own
+ * channel (a socket pair end), and the jobs sent to it. It is the master's
+ * child, not Node's: the master reaps it when Node, having seen the exit
+ * through the pidfd, asks.
+ */
+import type * as net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { JobError, ProtocolError, WorkerExitedError } from './errors.js';
+import { FLAG_ERROR, FLAG_MORE, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from './frame.js';
+import type { ProcessHandle } from './process-handle.js';
+
+const DRAIN_TIMEOUT_MS = 1000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface JobResult {
+  /** The response body; for a streamed response without onChunk, all chunks joined. */
+  body: Buffer;
+  /** The context the handler returned (a Zygote\Response's context), or {}. */
+  context: Context;
+}
+
+export interface RunOptions {
+  context?: Context;
+  /** Receives the parts of a streamed response ($job->write()) as they arrive. */
+  onChunk?: (chunk: Buffer, context: Context) => void;
+}
+
+export interface WorkerExit {
+  pid: number;
+  /** Exit code, or null when killed by a signal or when unknown. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface PendingJob {
+  resolve: (result: JobResult) => void;
+  reject: (error: Error) => void;
+  onChunk?: RunOptions['onChunk'];
+  chunks: Buffer[];
+}
+
+export interface WorkerEvents {
+  /** The channel broke the protocol; the worker is being killed. */
+  'protocol-error': [error: ProtocolError];
+  exit: [exit: WorkerExit];
+}
+
+/** How a Worker learns its exit status: the master reaps it, or (orphaned) we do. */
+export type Reaper = (worker: Worker) => Promise<WorkerExit>;
+
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly pid: number;
+  /** Resolves when the worker sent its `ready` frame; rejects if it exits first. */
+  readonly ready: Promise<void>;
+  /** Resolves once the worker exited and was reaped; never rejects. */
+  readonly exited: Promise<WorkerExit>;
+
+  readonly #socket: net.Socket;
+  readonly #process: ProcessHandle;
+  readonly #decoder: FrameDecoder;
+  readonly #jobs = new Map<number, PendingJob>();
+  readonly #lastLogs: () => string[];
+  #nextId = 1;
+  #isReady = false;
+  #settleReady!: { resolve: () => void; reject: (err: Error) => void };
+  #exit: WorkerExit | null = null;
+  #failure: Error | null = null;
+
+  /** @internal Made by Master.fork(). */
+  constructor(pid: number, socket: net.Socket, process: ProcessHandle, reaper: Reaper, lastLogs: () => string[], maxFrameSize: number) {
+    super();
+    this.pid = pid;
+    this.#socket = socket;
+    this.#process = process;
+    this.#lastLogs = lastLogs;
+    this.#decoder = new FrameDecoder(maxFrameSize);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#settleReady = { resolve, reject };
+    });
+    this.ready.catch(() => {});
+
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => {}); // the exit below reports what matters
+    const drained = new Promise<void>((resolve) => {
+      socket.once('close', () => {
+        if (this.#decoder.midFrame && !this.#failure) this.#fail(new ProtocolError(`worker ${pid} closed its channel in the middle of a frame`));
+        resolve();
+      });
+    });
+
+    // The pidfd may report the exit before the socket delivered the last
+    // answer the worker wrote; read the channel to its end first, so a job
+    // answered just before exiting is not failed. The end of file can be
+    // late if the worker's own children inherited the channel: bounded wait.
+    this.exited = process.exited
+      .then(() => Promise.all([reaper(this), Promise.race([drained, delay(DRAIN_TIMEOUT_MS)])]))
+      .then(([exit]) => exit)
+      .catch((): WorkerExit => ({ pid, code: null, signal: null }))
+      .then((exit) => {
+        this.#finish(exit);
+        return exit;
+      });
+  }
+
+  /** The worker has exited (and was reaped). */
+  get hasExited(): boolean {
+    return this.#exit !== null;
+  }
+
+  /** Jobs sent and not yet answered. */
+  get pendingJobs(): number {
+    return this.#jobs.size;
+  }
+
+  /** @internal The pidfd handle, for reaping by the pool when orphaned. */
+  get processHandle(): ProcessHandle {
+    return this.#process;
+  }
+
+  /**
+   * Sends a job and resolves with the response. Rejects with JobError when
+   * the PHP handler threw, WorkerExitedError when the worker died first.
+   */
+  run(body: Uint8Array | string = '', options: RunOptions = {}): Promise<JobResult> {
+    if (this.#exit || this.#failure) {
+      return Promise.reject(this.#failure ?? this.#exitError());
+    }
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffffffff ? 1 : this.#nextId + 1;
+    return new Promise<JobResult>((resolve, reject) => {
+      this.#jobs.set(id, { resolve, reject, onChunk: options.onChunk, chunks: [] });
+      const [header, context, payload] = encodeFrame(id, 0, options.context, body);
+      // One writev for the three pieces: the payload is not copied.
+      this.#socket.cork();
+      this.#socket.write(header);
+      if (context.length > 0) this.#socket.write(context);
+      if (payload.length > 0) this.#socket.write(payload);
+      this.#socket.uncork();
+    });
+  }
+
+  /** Signals the worker through its pidfd; false when it is already gone. */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (this.#exit) return false;
+    return this.#process.kill(signal);
+  }
+
+  /**
+   * Asks the worker to stop: its channel ends, so it finishes the job it
+   * has, leaves Worker::serve() and exits 0. Resolves when it has exited.
+   */
+  close(): Promise<WorkerExit> {
+    this.#socket.end();
+    return this.exited;
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (err) {
+      this.#fail(err as ProtocolError);
+      return;
+    }
+    for (const frame of frames) this.#onFrame(frame);
+  }
+
+  #onFrame(frame: Frame): void {
+    if (isControl(frame)) {
+      if (frame.context.type === 'ready' && !this.#isReady) {
+        this.#isReady = true;
+        this.#settleReady.resolve();
+      }
+      return;
+    }
+    const job = this.#jobs.get(frame.id);
+    if (!job) {
+      this.#fail(new ProtocolError(`worker ${this.pid} answered job ${frame.id}, which it was not given`));
+      return;
+    }
+    if (frame.flags & FLAG_ERROR) {
+      this.#jobs.delete(frame.id);
+      job.reject(new JobError(frame.context));
+    } else if (frame.flags & FLAG_MORE) {
+      if (job.onChunk) job.onChunk(frame.body, frame.context);
+      else job.chunks.push(frame.body);
+    } else {
+      this.#jobs.delete(frame.id);
+      const body = job.chunks.length > 0 ? Buffer.concat([...job.chunks, frame.body]) : frame.body;
+      job.resolve({ body, context: frame.context });
+    }
+  }
+
+  /** A protocol error: this channel can no longer be trusted. */
+  #fail(error: ProtocolError): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#socket.destroy();
+    for (const job of this.#jobs.values()) job.reject(error);
+    this.#jobs.clear();
+    this.#settleReady.reject(error);
+    this.#process.kill('SIGKILL');
+    this.emit('protocol-error', error);
+  }
+
+  #exitError(): WorkerExitedError {
+    const exit = this.#exit ?? { pid: this.pid, code: null, signal: null };
+    return new WorkerExitedError(this.pid, exit.code, exit.signal, this.#lastLogs());
+  }
+
+  #finish(exit: WorkerExit): void {
+    this.#exit = exit;
+    this.#socket.destroy();
+    this.#process.close();
+    const error = this.#failure ?? this.#exitError();
+    for (const job of this.#jobs.values()) job.reject(error);
+    this.#jobs.clear();
+    this.#settleReady.reject(error);
+    this.emit('exit', exit);
+  }
+}
