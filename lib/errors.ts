@@ -98,3 +98,60 @@ export class JobError extends PhpZygoteError {
     this.phpTrace = String(details.trace ?? '');
   }
 }
+
+/** The pool is closing or closed: the job was not run. */
+export class PoolClosedError extends PhpZygoteError {
+  constructor(message = 'the worker pool is closed') {
+    super('ERR_POOL_CLOSED', message);
+  }
+}
+
+/** maxQueue jobs were already waiting. */
+export class QueueFullError extends PhpZygoteError {
+  readonly maxQueue: number;
+  constructor(maxQueue: number) {
+    super('ERR_QUEUE_FULL', `the job queue is full (maxQueue ${maxQueue})`);
+    this.maxQueue = maxQueue;
+  }
+}
+
+/** The job waited in the queue longer than queueTimeout. */
+export class QueueTimeoutError extends PhpZygoteError {
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super('ERR_QUEUE_TIMEOUT', `no worker took the job within queueTimeout (${timeout} ms)`);
+    this.timeout = timeout;
+  }
+}
+
+/** The job ran longer than its execution timeout; its worker was killed with SIGKILL. */
+export class JobTimeoutError extends PhpZygoteError {
+  readonly timeout: number;
+  readonly pid: number;
+  constructor(timeout: number, pid: number) {
+    super('ERR_JOB_TIMEOUT', `the job ran longer than ${timeout} ms; worker ${pid} was killed with SIGKILL`);
+    this.timeout = timeout;
+    this.pid = pid;
+  }
+}
+
+/** The job's AbortSignal fired. Named like the DOM's AbortError, as Node's own APIs do. */
+export class AbortError extends PhpZygoteError {
+  constructor(reason?: unknown) {
+    super('ABORT_ERR', 'the job was aborted', { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+/**
+ * Workers or masters kept dying (crashLimit exits within crashWindow), so
+ * the pool stopped forking instead of looping; like php-fpm's
+ * emergency_restart_threshold. `lastExit` says how the last one ended.
+ */
+export class CrashLoopError extends PhpZygoteError {
+  readonly logs: string[];
+  constructor(message: string, logs: string[] = []) {
+    super('ERR_CRASH_LOOP', logs.length > 0 ? `${message}; last output:\n${logs.join('\n')}` : message);
+    this.logs = logs;
+  }
+}

@@ -95,7 +95,7 @@ export class Master extends EventEmitter<MasterEvents> {
    * boot takes longer than startTimeout.
    */
   static async start(options: MasterOptions, binding: NativeBinding = native): Promise<Master> {
-    const settings = validate(options);
+    const settings = validateMasterOptions(options);
     const [controlOurs, controlTheirs] = binding.socketPair(false);
     const [stdoutOurs, stdoutTheirs] = binding.socketPair(false);
     const [stderrOurs, stderrTheirs] = binding.socketPair(false);
@@ -349,6 +349,10 @@ export class Master extends EventEmitter<MasterEvents> {
         // The master went away: the worker may have been reparented to us.
       }
     }
+    // The control socket closes before the kernel reparents the master's
+    // children (do_exit closes files first), so wait for the master to be
+    // gone before asking whether the worker became ours (child subreaper).
+    await this.exited;
     try {
       const info = worker.processHandle.reap();
       if (info) return { pid: worker.pid, code: info.code, signal: info.signal };
@@ -366,9 +370,9 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 }
 
-type Settings = Required<Omit<MasterOptions, 'cwd'>> & { cwd: string | undefined };
+export type Settings = Required<Omit<MasterOptions, 'cwd'>> & { cwd: string | undefined };
 
-function validate(options: MasterOptions): Settings {
+export function validateMasterOptions(options: MasterOptions): Settings {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const { script, args = [], php = 'php', ini = {}, env = process.env, cwd, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, startTimeout = 30_000, keepLogLines = 20 } = options;
   if (typeof script !== 'string' || script.length === 0) throw new TypeError('options.script must be the path of a PHP file');

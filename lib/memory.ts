@@ -1,0 +1,45 @@
+/**
+ * Memory of one process from /proc/<pid>/smaps_rollup (Linux 4.14+).
+ * RSS counts every resident page, including opcache's shared memory and
+ * the copy-on-write pages still shared with the master, again in every
+ * worker; PSS divides shared pages among the processes sharing them, so
+ * it is what a worker really costs. Limits default to PSS for that reason.
+ */
+import { readFile } from 'node:fs/promises';
+
+export interface ProcessMemory {
+  /** Resident set size, bytes. */
+  rss: number;
+  /** Proportional set size, bytes. */
+  pss: number;
+  /** Pages only this process uses, bytes. */
+  privateDirty: number;
+}
+
+const FIELDS: Record<string, keyof ProcessMemory> = { 'Rss:': 'rss', 'Pss:': 'pss', 'Private_Dirty:': 'privateDirty' };
+
+/** Null when the process is gone. */
+export async function readMemory(pid: number): Promise<ProcessMemory | null> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  } catch {
+    return null;
+  }
+  const memory: ProcessMemory = { rss: 0, pss: 0, privateDirty: 0 };
+  for (const line of text.split('\n')) {
+    const [name, kb] = line.split(/\s+/);
+    const field = FIELDS[name];
+    if (field) memory[field] = Number(kb) * 1024;
+  }
+  return memory;
+}
+
+/** '128M', '1G', '512K', '1048576' or a number of bytes -> bytes; NaN when unreadable. */
+export function parseBytes(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(value);
+  if (!match) return NaN;
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(match[1]) * scale);
+}

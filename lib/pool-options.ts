@@ -1,0 +1,155 @@
+/**
+ * WorkerPool options: defaults and validation. Each check throws a
+ * TypeError whose message names the option, synchronously, from the
+ * constructor.
+ */
+import { availableParallelism } from 'node:os';
+import { validateMasterOptions, type MasterOptions } from './master.js';
+import { parseBytes } from './memory.js';
+
+export interface WorkerCountRange {
+  /** Workers kept even when idle (php-fpm pm.min_spare_servers / static size). Default 1. */
+  min?: number;
+  /** Upper bound under load (pm.max_children). */
+  max: number;
+  /** Idle workers kept ready beyond the busy ones, within min..max (pm.max_spare_servers). Default 1. */
+  spare?: number;
+}
+
+export interface WorkerPoolOptions extends MasterOptions {
+  /**
+   * A fixed number of workers (php-fpm's static), or a range that grows
+   * under load and shrinks after idleTimeout (dynamic; min 0 is ondemand).
+   * Default: the number of CPUs.
+   */
+  workers?: number | WorkerCountRange;
+  /** Jobs a worker runs before it is replaced (RoadRunner max_jobs). 0 = no limit. */
+  maxJobs?: number;
+  /** Memory a worker may use ('128M' or bytes), checked after each job and on every tick. */
+  maxMemory?: number | string;
+  /** Which measure maxMemory limits: 'pss' (default: shared pages counted once) or 'rss'. */
+  memoryMetric?: 'pss' | 'rss';
+  /** Longest a job may run, in ms; then its worker is killed with SIGKILL. 0 = none. */
+  execTimeout?: number;
+  /** Idle time after which a worker above `min` is stopped, ms. Default 10 s. */
+  idleTimeout?: number;
+  /** Jobs allowed to wait for a worker; more are rejected with QueueFullError. Default Infinity. */
+  maxQueue?: number;
+  /** Longest a job may wait for a worker, ms. 0 = no limit. */
+  queueTimeout?: number;
+  /** First delay before replacing a crashed worker, doubled per crash up to 10 s. Default 100 ms. */
+  restartDelay?: number;
+  /** Crashes (worker or master) within crashWindow that stop the pool. Default 10. */
+  crashLimit?: number;
+  /** Window for crashLimit, ms. Default 60 s (php-fpm's emergency_restart_interval). */
+  crashWindow?: number;
+  /** A fresh fork per job: the worker exits after one job (classic PHP request isolation). */
+  isolated?: boolean;
+  /** Period of the memory and idle checks, ms. Default 1 s. */
+  tick?: number;
+  /** close(): how long in-flight jobs may take before their workers get SIGKILL, ms. Default 10 s. */
+  closeTimeout?: number;
+}
+
+export interface PoolSettings {
+  master: MasterOptions;
+  min: number;
+  max: number;
+  spare: number;
+  maxJobs: number;
+  maxMemory: number;
+  memoryMetric: 'pss' | 'rss';
+  execTimeout: number;
+  idleTimeout: number;
+  maxQueue: number;
+  queueTimeout: number;
+  restartDelay: number;
+  crashLimit: number;
+  crashWindow: number;
+  isolated: boolean;
+  tick: number;
+  closeTimeout: number;
+}
+
+export const DEFAULTS = Object.freeze({
+  maxJobs: 0,
+  maxMemory: 0,
+  memoryMetric: 'pss' as const,
+  execTimeout: 0,
+  idleTimeout: 10_000,
+  maxQueue: Infinity,
+  queueTimeout: 0,
+  restartDelay: 100,
+  crashLimit: 10,
+  crashWindow: 60_000,
+  isolated: false,
+  tick: 1000,
+  closeTimeout: 10_000,
+});
+
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  const { workers = availableParallelism(), script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines } = options;
+
+  let min: number;
+  let max: number;
+  let spare: number;
+  if (typeof workers === 'number') {
+    if (!Number.isInteger(workers) || workers < 1) throw new TypeError('options.workers must be a positive integer or { min, max, spare }');
+    min = max = workers;
+    spare = 0;
+  } else if (workers !== null && typeof workers === 'object') {
+    ({ min = 1, max, spare = 1 } = workers);
+    if (!Number.isInteger(max) || max < 1) throw new TypeError('options.workers.max must be a positive integer');
+    if (!isCount(min) || min > max) throw new TypeError('options.workers.min must be an integer from 0 to workers.max');
+    if (!isCount(spare) || spare > max) throw new TypeError('options.workers.spare must be an integer from 0 to workers.max');
+  } else {
+    throw new TypeError('options.workers must be a positive integer or { min, max, spare }');
+  }
+
+  if (!isCount(o.maxJobs)) throw new TypeError('options.maxJobs must be a non-negative integer (0 = no limit)');
+  const maxMemory = parseBytes(o.maxMemory);
+  if (!Number.isFinite(maxMemory) || maxMemory < 0) throw new TypeError("options.maxMemory must be a number of bytes or a size like '128M'");
+  if (o.memoryMetric !== 'pss' && o.memoryMetric !== 'rss') throw new TypeError("options.memoryMetric must be 'pss' or 'rss'");
+  if (!isMs(o.execTimeout)) throw new TypeError('options.execTimeout must be a non-negative number of milliseconds');
+  if (!isMs(o.idleTimeout)) throw new TypeError('options.idleTimeout must be a non-negative number of milliseconds');
+  if (!(o.maxQueue === Infinity || isCount(o.maxQueue))) throw new TypeError('options.maxQueue must be a non-negative integer or Infinity');
+  if (!isMs(o.queueTimeout)) throw new TypeError('options.queueTimeout must be a non-negative number of milliseconds');
+  if (!isMs(o.restartDelay)) throw new TypeError('options.restartDelay must be a non-negative number of milliseconds');
+  if (!Number.isInteger(o.crashLimit) || o.crashLimit < 1) throw new TypeError('options.crashLimit must be a positive integer');
+  if (!isMs(o.crashWindow) || o.crashWindow === 0) throw new TypeError('options.crashWindow must be a positive number of milliseconds');
+  if (typeof o.isolated !== 'boolean') throw new TypeError('options.isolated must be a boolean');
+  if (!isMs(o.tick) || o.tick < 10) throw new TypeError('options.tick must be at least 10 milliseconds');
+  if (!isMs(o.closeTimeout)) throw new TypeError('options.closeTimeout must be a non-negative number of milliseconds');
+
+  const master = { script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines };
+  validateMasterOptions(master);
+  return {
+    master,
+    min,
+    max,
+    spare,
+    // Isolation is a worker that runs one job: the pool keeps forks ready.
+    maxJobs: o.isolated ? 1 : o.maxJobs,
+    maxMemory,
+    memoryMetric: o.memoryMetric,
+    execTimeout: o.execTimeout,
+    idleTimeout: o.idleTimeout,
+    maxQueue: o.maxQueue,
+    queueTimeout: o.queueTimeout,
+    restartDelay: o.restartDelay,
+    crashLimit: o.crashLimit,
+    crashWindow: o.crashWindow,
+    isolated: o.isolated,
+    tick: o.tick,
+    closeTimeout: o.closeTimeout,
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
