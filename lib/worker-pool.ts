@@ -48,6 +48,8 @@ export type ExitReason =
   | 'reload'
   | 'close'
   | 'protocol'
+  /** Its master died; it served on and was replaced by a worker of the new master. */
+  | 'orphaned'
   | 'crashed';
 
 export interface WorkerExitInfo {
@@ -233,6 +235,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     this.#masterStarting ??= this.#startMaster()
       .then((master) => {
         this.#master = master;
+        // Idle workers of a master that died are replaced now; busy ones
+        // after their job (#release).
+        for (const slot of [...this.#idle]) if (!slot.master.alive) this.#retire(slot, 'orphaned');
         return master;
       })
       .finally(() => {
@@ -257,7 +262,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
         this.#master = null;
         if (!this.#closed) {
           this.#recordCrash(master.lastLogs(master.pid));
-          // Orphaned workers go on serving; new workers need a new master.
+          // Orphaned workers go on serving (their channels are ours, not the
+          // master's) and are replaced after their current job by workers
+          // of a new master, started now so no job waits for its boot.
+          if (!this.#failure) this.#getMaster().catch(() => {});
           this.#maintain();
         }
       }
@@ -294,7 +302,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     if (this.#closed) return this.#retire(slot, 'close');
     if (slot.retireReason) return this.#retire(slot, slot.retireReason);
     if (this.#settings.maxJobs > 0 && slot.jobs >= this.#settings.maxJobs) return this.#retire(slot, 'maxJobs');
-    if (slot.master !== this.#master && this.#master !== null) return this.#retire(slot, 'reload');
+    if (slot.master !== this.#master && this.#master !== null) return this.#retire(slot, slot.master.alive ? 'reload' : 'orphaned');
     slot.state = 'idle';
     slot.lastUsed = Date.now();
     this.#idle.push(slot);

@@ -246,6 +246,25 @@ test('close() kills jobs that outlast its timeout', async () => {
   assert.is(err.signal, 'SIGKILL');
 });
 
+test('a SIGKILLed master orphans no worker: in-flight jobs finish, workers are reaped, a new master takes over', async () => {
+  const p = pool({ workers: 2, crashLimit: 100 });
+  const gone = exits(p);
+  await p.ready();
+  const oldWorkers = p.stats().list.map((w) => w.pid);
+  const masterPid = JSON.parse(String((await p.run(...act('whoami'))).body)).ppid;
+  const inFlight = [p.run(...act('sleep', 300)), p.run(...act('sleep', 300))];
+  await sleep(50);
+  process.kill(masterPid, 'SIGKILL');
+  const results = await within(Promise.all(inFlight), 10000, 'in-flight jobs');
+  assert.equal(results.map((r) => Number(String(r.body))).sort(), [...oldWorkers].sort(), 'both finished on the old workers');
+  const after = await within(p.run(...act('whoami')), 20000, 'a job after the master died');
+  const who = JSON.parse(String(after.body));
+  await until(() => oldWorkers.every((pid) => procState(pid) === null), 10000, 'old workers to be reaped');
+  assert.is.not(who.bootPid, masterPid, 'served by a worker of a new master');
+  assert.ok(gone.filter((e) => oldWorkers.includes(e.pid)).every((e) => e.reason === 'orphaned' && e.code === 0));
+  assert.equal(childrenOf(process.pid).filter((c) => c.state === 'Z'), [], 'no zombie under Node');
+});
+
 test('options are validated with messages that name the option', () => {
   const bad = [
     [{ workers: 0 }, /options.workers must be a positive integer/],
