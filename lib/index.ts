@@ -60,3 +60,4 @@ export type { WorkerCountRange } from './pool-options.js';
 export { PoolClosedError, QueueFullError, QueueTimeoutError, JobTimeoutError, AbortError, CrashLoopError } from './errors.js';
 export { readMemory, parseBytes } from './memory.js';
 export type { ProcessMemory } from './memory.js';
+export { startOrphanReaper, reapOrphans } from './orphan-reaper.js';

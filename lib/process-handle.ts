@@ -36,7 +36,15 @@ export interface ProcessHandleOptions {
   reap?: boolean;
 }
 
+/** Pids with an open handle, and how many handles each has. */
+const watched = new Map<number, number>();
+
 export class ProcessHandle {
+  /** Whether some open ProcessHandle watches this pid (the orphan reaper leaves it alone). */
+  static isWatched(pid: number): boolean {
+    return watched.has(pid);
+  }
+
   readonly pid: number;
   /** Settles once: resolves on exit, rejects with HandleClosedError if closed first. */
   readonly exited: Promise<ExitInfo>;
@@ -68,13 +76,13 @@ export class ProcessHandle {
 
     const pidfd = binding.pidfdOpen(pid);
     this.#pidfd = pidfd;
+    watched.set(pid, (watched.get(pid) ?? 0) + 1);
     try {
       this.#poller = new binding.Poller(pidfd, (err) => this.#onExit(err));
       this.#poller.start(binding.Poller.READABLE);
     } catch (err) {
       this.#poller = null;
-      binding.closeFd(pidfd);
-      this.#pidfd = null;
+      this.#closePidfd();
       throw err;
     }
   }
@@ -131,13 +139,19 @@ export class ProcessHandle {
   close(): void {
     this.#poller?.close();
     this.#poller = null;
-    if (this.#pidfd !== null) {
-      this.#native.closeFd(this.#pidfd);
-      this.#pidfd = null;
-    }
+    this.#closePidfd();
     if (this.#exit === null) {
       this.#settle.reject(new HandleClosedError(this.pid, 'closed before the process exited'));
     }
+  }
+
+  #closePidfd(): void {
+    if (this.#pidfd === null) return;
+    this.#native.closeFd(this.#pidfd);
+    this.#pidfd = null;
+    const count = (watched.get(this.pid) ?? 1) - 1;
+    if (count > 0) watched.set(this.pid, count);
+    else watched.delete(this.pid);
   }
 
   #onExit(err: Error | null): void {

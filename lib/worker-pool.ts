@@ -23,6 +23,7 @@ import type { Context } from './frame.js';
 import { Master, type LogLine } from './master.js';
 import { readMemory, type ProcessMemory } from './memory.js';
 import { validatePoolOptions, type PoolSettings, type WorkerPoolOptions } from './pool-options.js';
+import { startOrphanReaper } from './orphan-reaper.js';
 import { setChildSubreaper } from './subreaper.js';
 import type { JobResult, Worker } from './worker.js';
 
@@ -139,8 +140,11 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     super();
     this.#settings = validatePoolOptions(options);
     // Workers orphaned by a dying master reparent to Node, which reaps them
-    // through their pidfds instead of leaving them to PID 1.
+    // through their pidfds instead of leaving them to PID 1; other orphans
+    // (processes the workers started) are reaped by the orphan reaper.
+    // Both stay on for the life of the process.
     setChildSubreaper(true);
+    startOrphanReaper();
     this.#ticker = setInterval(() => this.#tick(), this.#settings.tick);
     this.#ticker.unref();
     this.#ready = this.#start();
