@@ -5,7 +5,7 @@ import {
   AbortError, CrashLoopError, JobTimeoutError, MasterStartError, PoolClosedError, QueueFullError,
   QueueTimeoutError, WorkerExitedError, WorkerPool,
 } from 'php-zygote';
-import { childrenOf, procState, sleep, until, within } from './helpers.mjs';
+import { childrenOf, parentPid, procState, sleep, until, within } from './helpers.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const script = `${fixtures}apps/echo.php`;
@@ -263,6 +263,15 @@ test('a SIGKILLed master orphans no worker: in-flight jobs finish, workers are r
   assert.is.not(who.bootPid, masterPid, 'served by a worker of a new master');
   assert.ok(gone.filter((e) => oldWorkers.includes(e.pid)).every((e) => e.reason === 'orphaned' && e.code === 0));
   assert.equal(childrenOf(process.pid).filter((c) => c.state === 'Z'), [], 'no zombie under Node');
+});
+
+test('processes a worker started and abandoned are reaped by Node, not left as zombies', async () => {
+  const p = pool({ workers: 1 });
+  await p.ready();
+  const orphan = Number(String((await p.run(...act('spawn-orphan'))).body));
+  assert.ok(orphan > 0);
+  await until(() => parentPid(orphan) === process.pid || procState(orphan) === null, 5000, 'the orphan to reparent to Node');
+  await until(() => procState(orphan) === null, 5000, 'the orphan to be reaped after it exits');
 });
 
 test('options are validated with messages that name the option', () => {
