@@ -125,6 +125,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   /** Set first thing in close(), before any await, so nothing forks after it. */
   #closed = false;
   #closing: Promise<void> | null = null;
+  #reloading: Promise<void> = Promise.resolve();
   #failure: CrashLoopError | null = null;
   #crashes: number[] = [];
   #consecutiveFailures = 0;
@@ -161,6 +162,12 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (this.#failure) return Promise.reject(this.#failure);
     if (options === null || typeof options !== 'object') return Promise.reject(new TypeError('options must be an object'));
+    if (options.context !== undefined && (options.context === null || typeof options.context !== 'object' || Array.isArray(options.context))) {
+      return Promise.reject(new TypeError('options.context must be a plain object'));
+    }
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      return Promise.reject(new TypeError('body must be a string, Buffer or Uint8Array'));
+    }
     if (options.timeout !== undefined && !(typeof options.timeout === 'number' && options.timeout >= 0)) {
       return Promise.reject(new TypeError('options.timeout must be a non-negative number of milliseconds'));
     }
@@ -192,7 +199,21 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
    */
   async reload(): Promise<void> {
     if (this.#closed) throw new PoolClosedError();
+    // One reload at a time: a second call waits for the first, then runs.
+    const previous = this.#reloading;
+    const current = previous.catch(() => {}).then(() => this.#reload());
+    this.#reloading = current;
+    return current;
+  }
+
+  async #reload(): Promise<void> {
+    if (this.#closed) throw new PoolClosedError();
     const next = await this.#startMaster();
+    // A good boot ends a crash loop: reload() is how a fixed app comes back.
+    this.#failure = null;
+    this.#crashes = [];
+    this.#consecutiveFailures = 0;
+    this.#backoffUntil = 0;
     const previous = [...this.#masters].filter((m) => m !== next);
     this.#master = next;
     const oldSlots = [...this.#slots].filter((s) => s.master !== next && s.state !== 'retiring');
@@ -202,6 +223,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       if (slot.state === 'idle') this.#retire(slot, 'reload');
       else slot.retireReason ??= 'reload';
     }
+    this.#maintain();
     await Promise.all(oldSlots.map((s) => s.worker.exited));
     await Promise.all(previous.map((m) => this.#closeMaster(m)));
   }

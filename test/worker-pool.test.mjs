@@ -182,6 +182,8 @@ test('workers that keep crashing trip the crash-loop limit', async () => {
   assert.instance(errors[0], CrashLoopError);
   assert.is(errors[0].code, 'ERR_CRASH_LOOP');
   assert.instance(await p.run('x').then(() => null, (e) => e), CrashLoopError);
+  await within(p.reload(), 20000, 'reload after the crash loop');
+  assert.is(String((await p.run('back')).body), 'back', 'reload() brings a stopped pool back');
 });
 
 test('isolated mode gives every job a fresh fork: globals never leak between jobs', async () => {
@@ -287,6 +289,14 @@ test('options are validated with messages that name the option', () => {
     [{ script: '/nope.php' }, /options.script does not exist/],
   ];
   for (const [options, message] of bad) assert.throws(() => new WorkerPool({ script, ...options }), message);
+});
+
+test('run() refuses bad arguments with errors that name them', async () => {
+  const p = pool({ workers: 1 });
+  await p.ready();
+  assert.match((await p.run('x', { context: [1] }).catch((e) => e)).message, /options.context must be a plain object/);
+  assert.match((await p.run('x', { timeout: -1 }).catch((e) => e)).message, /options.timeout/);
+  assert.match((await p.run(42).catch((e) => e)).message, /body must be a string/);
 });
 
 test('worker output arrives as log events tagged with the worker pid', async () => {
