@@ -155,3 +155,12 @@ export class CrashLoopError extends PhpZygoteError {
     this.logs = logs;
   }
 }
+
+/** An HTTP request body was larger than maxBodySize (413). */
+export class BodyTooLargeError extends PhpZygoteError {
+  readonly limit: number;
+  constructor(limit: number) {
+    super('ERR_BODY_TOO_LARGE', `the request body is larger than maxBodySize (${limit} bytes)`);
+    this.limit = limit;
+  }
+}

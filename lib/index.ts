@@ -61,3 +61,6 @@ export { PoolClosedError, QueueFullError, QueueTimeoutError, JobTimeoutError, Ab
 export { readMemory, parseBytes } from './memory.js';
 export type { ProcessMemory } from './memory.js';
 export { startOrphanReaper, reapOrphans } from './orphan-reaper.js';
+export { createRequestHandler, statusFor } from './http/request-handler.js';
+export type { RequestHandler, RequestHandlerOptions } from './http/request-handler.js';
+export { BodyTooLargeError } from './errors.js';

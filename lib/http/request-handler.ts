@@ -1,0 +1,169 @@
+/**
+ * createRequestHandler(pool): serves HTTP through a WorkerPool. Each
+ * request travels as one job (method, URL, headers, addresses in the
+ * context, the body as the job body); the PHP side answers with status and
+ * headers in the context and the body, possibly in several frames, which
+ * are forwarded as they arrive (chunked encoding).
+ *
+ * Works with node:http, and with Express or Fastify through their raw
+ * req/res objects.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  BodyTooLargeError,
+  CrashLoopError,
+  JobTimeoutError,
+  PoolClosedError,
+  ProtocolError,
+  QueueFullError,
+  QueueTimeoutError,
+  WorkerExitedError,
+} from '../errors.js';
+import type { Context } from '../frame.js';
+import type { WorkerPool } from '../worker-pool.js';
+
+export interface RequestHandlerOptions {
+  /** Largest request body accepted, bytes; larger gets 413. Default 16 MiB. */
+  maxBodySize?: number;
+  /** Time limit per request in ms (the job's execution timeout); 504 after it. Default: the pool's execTimeout. */
+  timeout?: number;
+  /** Seconds sent in Retry-After with a 503 for a full queue. Default 1. */
+  retryAfter?: number;
+  /** Kill the worker of a request whose client went away. Default false: the request finishes, like php-fpm. */
+  abortOnDisconnect?: boolean;
+  /** Called for every request that failed, with the status sent. For logging. */
+  onError?: (error: Error, req: IncomingMessage, status: number) => void;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+
+export function createRequestHandler(pool: WorkerPool, options: RequestHandlerOptions = {}): RequestHandler {
+  const { maxBodySize = 16 * 1024 * 1024, timeout, retryAfter = 1, abortOnDisconnect = false, onError } = options;
+  if (!Number.isInteger(maxBodySize) || maxBodySize < 0) throw new TypeError('options.maxBodySize must be a non-negative integer');
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0)) throw new TypeError('options.timeout must be a non-negative number of milliseconds');
+  if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new TypeError('options.retryAfter must be a non-negative integer of seconds');
+
+  const fail = (req: IncomingMessage, res: ServerResponse, error: Error): void => {
+    const status = statusFor(error);
+    onError?.(error, req, status);
+    if (res.headersSent) {
+      // Streaming had begun: the status is gone, so cut the response short.
+      res.destroy(error);
+      return;
+    }
+    const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8' };
+    if (status === 503 && error instanceof QueueFullError) headers['retry-after'] = retryAfter;
+    const body = `${status} ${MESSAGES[status] ?? 'Error'}\n`;
+    headers['content-length'] = Buffer.byteLength(body);
+    if (status === 413) headers.connection = 'close';
+    res.writeHead(status, headers).end(body);
+  };
+
+  return (req, res) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBodySize) {
+      fail(req, res, new BodyTooLargeError(maxBodySize));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > maxBodySize) {
+        tooLarge = true;
+        chunks.length = 0;
+        fail(req, res, new BodyTooLargeError(maxBodySize));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {});
+    req.on('end', () => {
+      if (tooLarge) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      const controller = abortOnDisconnect ? new AbortController() : null;
+      if (controller) {
+        res.on('close', () => {
+          if (!res.writableFinished) controller.abort(new Error('the client disconnected'));
+        });
+      }
+      const context = {
+        method: req.method,
+        url: req.url,
+        headers: pairs(req.rawHeaders),
+        httpVersion: req.httpVersion,
+        remoteAddress: req.socket.remoteAddress ?? '',
+        remotePort: req.socket.remotePort ?? 0,
+        serverPort: req.socket.localPort ?? 0,
+        scheme: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      };
+      pool
+        .run(body, {
+          context,
+          timeout,
+          signal: controller?.signal,
+          onChunk: (chunk, chunkContext) => {
+            if (!res.headersSent) res.writeHead(statusOf(chunkContext), headersOf(chunkContext));
+            if (chunk.length > 0) res.write(chunk);
+          },
+        })
+        .then(
+          (result) => {
+            if (res.headersSent) {
+              res.end(result.body);
+              return;
+            }
+            const headers = headersOf(result.context);
+            headers.push('content-length', String(result.body.length));
+            res.writeHead(statusOf(result.context), headers).end(result.body);
+          },
+          (error: Error) => fail(req, res, error),
+        );
+    });
+  };
+}
+
+export function statusFor(error: Error): number {
+  if (error instanceof BodyTooLargeError) return 413;
+  if (error instanceof QueueFullError || error instanceof PoolClosedError || error instanceof CrashLoopError) return 503;
+  if (error instanceof JobTimeoutError || error instanceof QueueTimeoutError) return 504;
+  if (error instanceof WorkerExitedError || error instanceof ProtocolError) return 502;
+  return 500;
+}
+
+const MESSAGES: Record<number, string> = {
+  413: 'Payload Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+function pairs(raw: string[]): [string, string][] {
+  const result: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) result.push([raw[i], raw[i + 1]]);
+  return result;
+}
+
+function statusOf(context: Context): number {
+  const status = Number(context.status);
+  return Number.isInteger(status) && status >= 100 && status <= 999 ? status : 200;
+}
+
+/** The PHP side's [name, value] pairs as the flat list writeHead accepts; hop-by-hop headers are ours to set. */
+function headersOf(context: Context): string[] {
+  const flat: string[] = [];
+  if (!Array.isArray(context.headers)) return flat;
+  for (const pair of context.headers) {
+    if (!Array.isArray(pair) || pair.length !== 2) continue;
+    const [name, value] = pair.map(String);
+    if (HOP_BY_HOP.has(name.toLowerCase()) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n]/.test(value)) continue;
+    flat.push(name, value);
+  }
+  return flat;
+}

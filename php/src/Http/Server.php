@@ -1,0 +1,42 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Zygote\Http;
+
+use Zygote\Job;
+use Zygote\Response as Frame;
+use Zygote\Worker;
+
+/**
+ * Serves HTTP requests from php-zygote's HTTP front (createRequestHandler
+ * or `php-zygote serve`). The handler gets a Request and returns a
+ * Response or a string (200, text/html), or streams with the
+ * ResponseStream it is given.
+ *
+ *   \Zygote\Http\Server::serve(function (Request $request, ResponseStream $stream) use ($app) {
+ *       return Response::json(['path' => $request->path]);
+ *   });
+ */
+final class Server
+{
+    /** @param callable(Request, ResponseStream): (Response|string|null) $handler */
+    public static function serve(callable $handler): never
+    {
+        Worker::serve(static fn (Job $job): Frame => self::handle($job, $handler));
+    }
+
+    /** @internal Turns one job into a request, and the handler's result into the final frame. */
+    public static function handle(Job $job, callable $handler): Frame
+    {
+        $stream = new ResponseStream($job);
+        $result = $handler(Request::fromJob($job), $stream);
+        if ($stream->started()) {
+            return new Frame(is_string($result) ? $result : '');
+        }
+        if ($result instanceof Response) {
+            return new Frame($result->body, ['status' => $result->status, 'headers' => Response::headerPairs($result->headers)]);
+        }
+        return new Frame((string) $result, ['status' => 200, 'headers' => [['content-type', 'text/html; charset=UTF-8']]]);
+    }
+}

@@ -1,0 +1,215 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { WorkerPool, createRequestHandler } from 'php-zygote';
+import { procState, sleep, track, killAll, until, within } from './helpers.mjs';
+
+const fixtures = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const test = suite('HTTP: createRequestHandler and the php-zygote CLI');
+
+let cleanups = [];
+test.after.each(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+  killAll();
+});
+
+/** A pool and an HTTP server in front of it; resolves with the base URL. */
+async function serve(app, poolOptions = {}, handlerOptions = {}) {
+  const pool = new WorkerPool({ script: `${fixtures}${app}`, workers: 2, ...poolOptions });
+  const server = createServer(createRequestHandler(pool, handlerOptions));
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await pool.close({ timeout: 2000 });
+  });
+  await within(pool.ready(), 20000, 'pool ready');
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${server.address().port}`, pool };
+}
+
+test('a request travels as one job: method, path, query, headers, cookies and parsed body reach PHP', async () => {
+  const { url } = await serve('http.php');
+  const res = await fetch(`${url}/request?x=1&list[]=a&list[]=b`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: 'session=abc; theme=dark', 'x-trace': 'ü-1' },
+    body: JSON.stringify({ hello: 'wörld' }),
+  });
+  assert.is(res.status, 201);
+  assert.is(res.headers.get('x-custom'), 'a, b');
+  const seen = await res.json();
+  assert.is(seen.method, 'POST');
+  assert.is(seen.path, '/request');
+  assert.equal(seen.query, { x: '1', list: ['a', 'b'] });
+  assert.equal(seen.cookies, { session: 'abc', theme: 'dark' });
+  assert.equal(seen.parsedBody, { hello: 'wörld' });
+  assert.equal(seen.headers['x-trace'], ['ü-1']);
+  assert.is(seen.protocol, 'HTTP/1.1');
+  assert.is(seen.remoteAddress, '127.0.0.1');
+});
+
+test('a 10 MB upload comes back byte-exact', async () => {
+  const { url } = await serve('http.php', {}, { maxBodySize: 32 * 1024 * 1024 });
+  const body = randomBytes(10 * 1024 * 1024);
+  const res = await within(fetch(`${url}/upload`, { method: 'POST', body }), 30000, 'upload');
+  assert.is(res.status, 200);
+  assert.ok(Buffer.from(await res.arrayBuffer()).equals(body));
+});
+
+test('a streamed response reaches the client in chunks, with its status and headers', async () => {
+  const { url } = await serve('http.php');
+  const res = await fetch(`${url}/stream`);
+  assert.is(res.status, 206);
+  assert.is(res.headers.get('x-streamed'), 'yes');
+  assert.is(res.headers.get('transfer-encoding'), 'chunked');
+  assert.is(await res.text(), 'one two three end');
+});
+
+test('200 concurrent requests are all answered', async () => {
+  const { url } = await serve('http.php', { workers: 4 });
+  const answers = await within(Promise.all(Array.from({ length: 200 }, (_, i) =>
+    fetch(`${url}/upload`, { method: 'POST', body: `request ${i}` }).then((r) => r.text()))), 60000, '200 requests');
+  assert.equal(answers, Array.from({ length: 200 }, (_, i) => `request ${i}`));
+});
+
+test('errors map to status codes: 413, 504, 502, 500, 503 with Retry-After', async () => {
+  const { url } = await serve('http.php', { workers: 1, maxQueue: 1 }, { maxBodySize: 1024, timeout: 300 });
+  const big = await fetch(`${url}/upload`, { method: 'POST', body: Buffer.alloc(4096) });
+  assert.is(big.status, 413);
+  const slow = await fetch(`${url}/sleep?ms=5000`);
+  assert.is(slow.status, 504);
+  const crashed = await fetch(`${url}/exit`);
+  assert.is(crashed.status, 502);
+  const thrown = await fetch(`${url}/throw`);
+  assert.is(thrown.status, 500);
+  // One request busy, one queued: the third finds the queue full.
+  const busy = fetch(`${url}/sleep?ms=250`);
+  await sleep(50);
+  const queued = fetch(`${url}/sleep?ms=10`);
+  await sleep(50);
+  const full = await fetch(`${url}/sleep?ms=10`);
+  assert.is(full.status, 503);
+  assert.is(full.headers.get('retry-after'), '1');
+  assert.is((await busy).status, 200);
+  assert.is((await queued).status, 200);
+});
+
+test('stray echo output goes to the logs, not into the response', async () => {
+  const { url, pool } = await serve('http.php');
+  const lines = [];
+  pool.on('log', (l) => lines.push(l.line));
+  assert.is(await (await fetch(`${url}/echo`)).text(), 'ok');
+  await until(() => lines.includes('stray output'), 5000, 'the log line');
+});
+
+test('the classic adapter fills the superglobals and captures echo', async () => {
+  const { url } = await serve('classic.php');
+  const res = await fetch(`${url}/page.php?a=1&b=2`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'c=3' },
+    body: 'b=20&d=4',
+  });
+  assert.is(res.headers.get('content-type'), 'application/json');
+  const page = await res.json();
+  assert.equal(page.get, { a: '1', b: '2' });
+  assert.equal(page.post, { b: '20', d: '4' });
+  assert.equal(page.cookie, { c: '3' });
+  assert.equal(page.request, { a: '1', b: '20', d: '4' });
+  assert.is(page.method, 'POST');
+  assert.is(page.uri, '/page.php?a=1&b=2');
+  assert.match(page.host, /^127\.0\.0\.1:\d+$/);
+  assert.is((await fetch(`${url}/?action=missing`)).status, 404);
+});
+
+test('isolated mode: $GLOBALS set by one request is absent in the next', async () => {
+  const { url } = await serve('classic.php', { workers: 1, isolated: true });
+  const first = await (await fetch(`${url}/?action=set&value=secret`)).json();
+  const second = await (await fetch(`${url}/`)).json();
+  assert.is(first.leftover, 'secret');
+  assert.is(second.leftover, null);
+});
+
+test('without isolation the same global does survive (the contrast that makes the test above mean something)', async () => {
+  const { url } = await serve('classic.php', { workers: 1 });
+  await fetch(`${url}/?action=set&value=kept`);
+  assert.is((await (await fetch(`${url}/`)).json()).leftover, 'kept');
+});
+
+/** Starts the CLI; resolves with its URL once it printed where it listens. */
+async function cli(args) {
+  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child.pid);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
+  child.stderr.setEncoding('utf8').on('data', (c) => { err += c; });
+  const exit = once(child, 'exit');
+  cleanups.push(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exit;
+  });
+  const url = await within(new Promise((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(`the CLI exited: ${err}`)));
+  }), 20000, 'the CLI to listen');
+  return { child, url, exit, output: () => ({ out, err }) };
+}
+
+test('the CLI serves the example app on every route and logs worker output with pids', async () => {
+  const { url } = await cli(['serve', `${root}examples/app.php`, '--port', '0', '--workers', '2']);
+  const hello = await fetch(`${url}/?name=zygote`);
+  assert.match(await hello.text(), /Hello, zygote!/);
+  const echo = await (await fetch(`${url}/echo?q=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":[1,2]}' })).json();
+  assert.equal(echo.body, { a: [1, 2] });
+  assert.equal(echo.query, { q: '1' });
+  const counter = await (await fetch(`${url}/counter`)).json();
+  assert.is(counter.primesKnownSinceBoot, 669);
+  assert.ok(counter.hitsOnThisWorker >= 1);
+  assert.is(await (await fetch(`${url}/stream`)).text(), 'chunk 1 of 5\nchunk 2 of 5\nchunk 3 of 5\nchunk 4 of 5\nchunk 5 of 5\ndone\n');
+  assert.is((await fetch(`${url}/missing`)).status, 404);
+});
+
+test('the CLI shuts down gracefully on SIGTERM: requests in flight finish, then no process is left', async () => {
+  const fixture = `${fixtures}http.php`;
+  const { child, url, exit, output } = await cli(['serve', fixture, '--port', '0', '--workers', '2', '--timeout', '10s']);
+  const inFlight = [fetch(`${url}/sleep?ms=500`), fetch(`${url}/sleep?ms=500`)];
+  await sleep(150);
+  child.kill('SIGTERM');
+  const answers = await within(Promise.all(inFlight), 10000, 'in-flight requests');
+  assert.equal(answers.map((r) => r.status), [200, 200]);
+  assert.equal(await Promise.all(answers.map((r) => r.text())), ['slept', 'slept']);
+  const [code] = await within(exit, 10000, 'the CLI to exit');
+  assert.is(code, 0);
+  assert.match(output().err, /SIGTERM: finishing requests in flight/);
+});
+
+test('the CLI prints help, and refuses bad options naming them', async () => {
+  const run = (args) => new Promise((resolve) => {
+    const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (c) => { text += c; });
+    child.stderr.on('data', (c) => { text += c; });
+    child.on('exit', (code) => resolve({ code, text }));
+  });
+  const help = await run(['--help']);
+  assert.is(help.code, 0);
+  assert.match(help.text, /Usage: php-zygote serve <app.php>/);
+  const badTimeout = await run(['serve', `${fixtures}http.php`, '--timeout', 'soon']);
+  assert.is(badTimeout.code, 64);
+  assert.match(badTimeout.text, /--timeout must be a duration/);
+  const badWorkers = await run(['serve', `${fixtures}http.php`, '--workers', '0']);
+  assert.match(badWorkers.text, /--workers must be an integer >= 1/);
+  const missing = await run(['serve', '/no/such/app.php']);
+  assert.match(missing.text, /options.script does not exist/);
+});
+
+test.run();
