@@ -1,0 +1,91 @@
+// Generates a deterministic PHP codebase shaped like a framework boot:
+// interfaces, traits, classes with inheritance chains, constants and
+// methods, a PSR-4 autoloader and a bootstrap that instantiates a few
+// hundred classes. The same boot serves the zygote app and the baselines.
+import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const INTERFACES = 300;
+const TRAITS = 200;
+const CLASSES = 1500;
+const INSTANTIATED = 300;
+
+/** Small deterministic PRNG (mulberry32) so every run generates the same code. */
+function random(seed) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function generateApp(dir = join(tmpdir(), 'php-zygote-bench-app')) {
+  if (existsSync(join(dir, 'bootstrap.php'))) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  const src = join(dir, 'src');
+  mkdirSync(src, { recursive: true });
+  const rnd = random(20261124);
+  const pick = (n) => Math.floor(rnd() * n);
+
+  for (let i = 0; i < INTERFACES; i++) {
+    writeFileSync(join(src, `Iface${i}.php`), `<?php\nnamespace Bench\\Gen;\n\ninterface Iface${i}\n{\n    public const VERSION_${i} = ${i};\n    public function op${i}(int $x): int;\n}\n`);
+  }
+  for (let i = 0; i < TRAITS; i++) {
+    writeFileSync(join(src, `Helper${i}.php`), `<?php\nnamespace Bench\\Gen;\n\ntrait Helper${i}\n{\n    private array $cache${i} = [];\n\n    public function helper${i}(string $key): string\n    {\n        return $this->cache${i}[$key] ??= strrev($key) . '${i}';\n    }\n}\n`);
+  }
+  for (let i = 0; i < CLASSES; i++) {
+    const parent = i % 5 !== 0 ? ` extends Service${i - 1}` : '';
+    const ifaces = [pick(INTERFACES), pick(INTERFACES)].filter((v, k, a) => a.indexOf(v) === k);
+    const trait = rnd() < 0.5 ? `    use Helper${pick(TRAITS)};\n\n` : '';
+    const methods = ifaces.map((f) => `    public function op${f}(int $x): int\n    {\n        $sum = 0;\n        for ($i = 0; $i < ($x % 7); $i++) {\n            $sum += $i * ${i % 13 + 1};\n        }\n        return $sum + self::LIMIT;\n    }\n`).join('\n');
+    const extra = Array.from({ length: 4 }, (_, m) => `    public function method${m}(array $input): array\n    {\n        $out = [];\n        foreach ($input as $k => $v) {\n            $out[$k . '_${m}'] = is_int($v) ? $v * ${m + 2} : (string) $v;\n        }\n        return $out;\n    }\n`).join('\n');
+    writeFileSync(join(src, `Service${i}.php`), `<?php\nnamespace Bench\\Gen;\n\nclass Service${i}${parent} implements ${ifaces.map((f) => `Iface${f}`).join(', ')}\n{\n${trait}    public const NAME = 'service.${i}';\n    public const LIMIT = ${i % 97};\n    public const TAGS = ['t${i % 10}', 't${i % 7}'];\n    protected array $config = ['id' => ${i}, 'enabled' => true];\n\n${methods}\n${extra}}\n`);
+  }
+  writeFileSync(join(dir, 'bootstrap.php'), `<?php
+// Boots the generated "framework": autoload and instantiate ${INSTANTIATED} services,
+// the leaves of 5-deep inheritance chains, so every class gets loaded.
+spl_autoload_register(static function (string $class): void {
+    if (str_starts_with($class, 'Bench\\\\Gen\\\\')) {
+        require __DIR__ . '/src/' . substr($class, 10) . '.php';
+    }
+});
+$container = [];
+for ($i = ${Math.floor(CLASSES / INSTANTIATED) - 1}; $i < ${CLASSES}; $i += ${Math.floor(CLASSES / INSTANTIATED)}) {
+    $class = 'Bench\\\\Gen\\\\Service' . $i;
+    $service = new $class();
+    $container[$class::NAME] = $service;
+    $service->method0(['a' => 1, 'b' => 'x']);
+}
+return $container;
+`);
+  writeFileSync(join(dir, 'zygote-app.php'), `<?php
+$container = require __DIR__ . '/bootstrap.php';
+\\Zygote\\Worker::serve(static fn (\\Zygote\\Job $job): string => $job->body);
+`);
+  // The exec-per-worker baseline (RoadRunner's model): the same boot in a
+  // fresh php per worker, then length-prefixed frames over stdin/stdout.
+  writeFileSync(join(dir, 'pipe-worker.php'), `<?php
+$container = require __DIR__ . '/bootstrap.php';
+fwrite(STDOUT, "R");
+fflush(STDOUT);
+while (($header = fread(STDIN, 4)) !== false && strlen($header) === 4) {
+    $length = unpack('V', $header)[1];
+    $body = '';
+    while (strlen($body) < $length) {
+        $chunk = fread(STDIN, $length - strlen($body));
+        if ($chunk === false || $chunk === '') {
+            exit(0);
+        }
+        $body .= $chunk;
+    }
+    fwrite(STDOUT, pack('V', strlen($body)) . $body);
+    fflush(STDOUT);
+}
+`);
+  return dir;
+}
+
+export const APP_SHAPE = { interfaces: INTERFACES, traits: TRAITS, classes: CLASSES, instantiated: INSTANTIATED };

@@ -1,0 +1,52 @@
+// Measure 1: worker spawn to ready. Forked from a booted zygote vs a fresh
+// `php` per worker running the same boot (RoadRunner's model), opcache on
+// in both.
+import { pathToFileURL } from 'node:url';
+import { Master } from 'php-zygote';
+import { generateApp } from './app-generator.mjs';
+import { PipeWorker } from './pipe-worker.mjs';
+import { header, ms, now, percentile, ratio, table } from './util.mjs';
+import { join } from 'node:path';
+
+export async function run({ forks = 200, execs = 40 } = {}) {
+  const app = generateApp();
+  const master = await Master.start({ script: join(app, 'zygote-app.php') });
+  try {
+    const zygote = [];
+    for (let i = 0; i < forks; i++) {
+      const t = now();
+      const worker = await master.fork();
+      zygote.push(now() - t);
+      await worker.close();
+    }
+    const exec = [];
+    for (let i = 0; i < execs; i++) {
+      const t = now();
+      const worker = await PipeWorker.start(app);
+      exec.push(now() - t);
+      await worker.close();
+    }
+    let t = now();
+    const forked16 = await Promise.all(Array.from({ length: 16 }, () => master.fork()));
+    const zygote16 = now() - t;
+    await Promise.all(forked16.map((w) => w.close()));
+    t = now();
+    const exec16Workers = await Promise.all(Array.from({ length: 16 }, () => PipeWorker.start(app)));
+    const exec16 = now() - t;
+    await Promise.all(exec16Workers.map((w) => w.close()));
+
+    return `${header('1. Worker spawn to ready')}
+Time from asking for a worker to the worker being ready for jobs (${forks} forks, ${execs} execs, one at a time), and to bring 16 up at once.
+
+${table(['', 'php-zygote fork', 'exec php per worker', 'exec / zygote'], [
+    ['p50 (ms)', ms(percentile(zygote, 50)), ms(percentile(exec, 50)), ratio(percentile(exec, 50), percentile(zygote, 50))],
+    ['p99 (ms)', ms(percentile(zygote, 99)), ms(percentile(exec, 99)), ratio(percentile(exec, 99), percentile(zygote, 99))],
+    ['16 workers up (ms)', ms(zygote16), ms(exec16), ratio(exec16, zygote16)],
+  ])}
+`;
+  } finally {
+    await master.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) console.log(await run());

@@ -1,0 +1,38 @@
+// Shared pieces of the benchmarks: percentiles, markdown tables, machine info.
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, release } from 'node:os';
+import { readFile } from 'node:fs/promises';
+
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
+
+export const median = (values) => percentile(values, 50);
+export const ms = (n) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a');
+export const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
+export const ratio = (a, b) => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}x` : 'n/a');
+export const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+export function table(headers, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function machine() {
+  const php = execFileSync('php', ['-r', 'echo PHP_VERSION;'], { encoding: 'utf8' });
+  return `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Linux ${release()}, PHP ${php}, Node ${process.version}`;
+}
+
+/** PSS/RSS/private dirty of a process from /proc/<pid>/smaps_rollup, in bytes. */
+export async function memoryOf(pid) {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const get = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: get('Rss'), pss: get('Pss'), privateDirty: get('Private_Dirty') };
+}
+
+export function header(title) {
+  return `### ${title}\n`;
+}
