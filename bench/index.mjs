@@ -1,6 +1,6 @@
 // Runs every measure side by side on this machine and writes RESULTS.md.
 // Each measure also runs alone: node bench/spawn.mjs, memory.mjs,
-// roundtrip.mjs, exit.mjs.
+// roundtrip.mjs, exit.mjs, http.mjs (needs nginx, php-fpm and wrk).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { APP_SHAPE } from './app-generator.mjs';
@@ -9,10 +9,11 @@ import * as spawnMeasure from './spawn.mjs';
 import * as memoryMeasure from './memory.mjs';
 import * as roundtripMeasure from './roundtrip.mjs';
 import * as exitMeasure from './exit.mjs';
+import * as httpMeasure from './http.mjs';
 
 const started = Date.now();
 const sections = [];
-for (const [name, measure] of [['spawn', spawnMeasure], ['memory', memoryMeasure], ['roundtrip', roundtripMeasure], ['exit', exitMeasure]]) {
+for (const [name, measure] of [['spawn', spawnMeasure], ['memory', memoryMeasure], ['roundtrip', roundtripMeasure], ['exit', exitMeasure], ['http', httpMeasure]]) {
   process.stderr.write(`bench: ${name}...\n`);
   const section = await measure.run();
   process.stdout.write(`${section}\n`);
@@ -24,8 +25,6 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}, all measures 
 
 Workload: a generated framework-like codebase (${APP_SHAPE.interfaces} interfaces, ${APP_SHAPE.traits} traits, ${APP_SHAPE.classes} classes in 5-deep inheritance chains, each in its own file, PSR-4 autoloaded); the boot instantiates ${APP_SHAPE.instantiated} services, loading every class. opcache is on (opcache.enable_cli=1) for php-zygote and for every baseline process.
 
-${sections.join('\n')}
-Not measured yet: HTTP against nginx + php-fpm (measure 5 of issue 6).
-`;
+${sections.join('\n')}`;
 writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), report);
 process.stderr.write(`bench: wrote bench/RESULTS.md\n`);

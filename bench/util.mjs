@@ -36,3 +36,4 @@ export async function memoryOf(pid) {
 export function header(title) {
   return `### ${title}\n`;
 }
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
