@@ -61,6 +61,18 @@ for ($i = ${Math.floor(CLASSES / INSTANTIATED) - 1}; $i < ${CLASSES}; $i += ${Ma
 }
 return $container;
 `);
+  writeEntryPoints(dir);
+  return dir;
+}
+
+export const APP_SHAPE = { interfaces: INTERFACES, traits: TRAITS, classes: CLASSES, instantiated: INSTANTIATED };
+
+/**
+ * The two entry points every workload has: the zygote app (boot, then
+ * serve an echo handler) and the exec-per-worker baseline (the same boot
+ * in a fresh php per worker, then length-prefixed frames over stdio).
+ */
+function writeEntryPoints(dir) {
   writeFileSync(join(dir, 'zygote-app.php'), `<?php
 $container = require __DIR__ . '/bootstrap.php';
 \\Zygote\\Worker::serve(static fn (\\Zygote\\Job $job): string => $job->body);
@@ -85,7 +97,52 @@ while (($header = fread(STDIN, 4)) !== false && strlen($header) === 4) {
     fflush(STDOUT);
 }
 `);
+}
+
+const SYMFONY = '/usr/share/php/Symfony/Component';
+
+/**
+ * Debian's own Symfony 5.4 components (php-symfony-http-kernel, -console,
+ * -dependency-injection), booted like a small app: a compiled container of
+ * 200 services, an HttpKernel that has handled one request, a Console
+ * application. Null when the packages are not installed.
+ */
+export function symfonyApp(dir = join(tmpdir(), 'php-zygote-bench-symfony')) {
+  if (!['HttpKernel', 'Console', 'DependencyInjection'].every((c) => existsSync(join(SYMFONY, c, 'autoload.php')))) return null;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'bootstrap.php'), `<?php
+foreach (['HttpKernel', 'Console', 'DependencyInjection'] as $component) {
+    require "${SYMFONY}/$component/autoload.php";
+}
+use Symfony\\Component\\Console\\Application;
+use Symfony\\Component\\DependencyInjection\\ContainerBuilder;
+use Symfony\\Component\\EventDispatcher\\EventDispatcher;
+use Symfony\\Component\\HttpFoundation\\Request;
+use Symfony\\Component\\HttpFoundation\\RequestStack;
+use Symfony\\Component\\HttpFoundation\\Response;
+use Symfony\\Component\\HttpKernel\\Controller\\ArgumentResolver;
+use Symfony\\Component\\HttpKernel\\Controller\\ControllerResolver;
+use Symfony\\Component\\HttpKernel\\HttpKernel;
+
+$builder = new ContainerBuilder();
+for ($i = 0; $i < 200; $i++) {
+    $builder->register("service.$i", \\ArrayObject::class)->addArgument([$i])->setPublic(true);
+}
+$builder->compile();
+$kernel = new HttpKernel(new EventDispatcher(), new ControllerResolver(), new RequestStack(), new ArgumentResolver());
+$request = Request::create('/hello');
+$request->attributes->set('_controller', static fn () => new Response('hi'));
+$kernel->handle($request);
+return ['container' => $builder, 'kernel' => $kernel, 'console' => new Application('bench')];
+`);
+  writeEntryPoints(dir);
   return dir;
 }
 
-export const APP_SHAPE = { interfaces: INTERFACES, traits: TRAITS, classes: CLASSES, instantiated: INSTANTIATED };
+/** The workloads to measure: the generated app, and Debian's Symfony where installed. */
+export function workloads() {
+  const list = [['generated 2,000-class app', generateApp()]];
+  const symfony = symfonyApp();
+  if (symfony) list.push(['Debian Symfony 5.4 components', symfony]);
+  return list;
+}

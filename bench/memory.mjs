@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Master } from 'php-zygote';
-import { generateApp } from './app-generator.mjs';
+import { workloads } from './app-generator.mjs';
 import { PipeWorker } from './pipe-worker.mjs';
 import { header, mb, median, memoryOf, ratio, table } from './util.mjs';
 
@@ -18,9 +18,11 @@ async function measure(pids) {
 }
 
 export async function run({ counts = [4, 16, 32] } = {}) {
-  const app = generateApp();
   const rows = [];
-  for (const n of counts) {
+  // Every count for the generated app; 16 workers for the other workloads.
+  const [main, ...others] = workloads();
+  const runs = [...counts.map((n) => [...main, n]), ...others.map((workload) => [...workload, 16])];
+  for (const [name, app, n] of runs) {
     const master = await Master.start({ script: join(app, 'zygote-app.php') });
     const workers = await Promise.all(Array.from({ length: n }, () => master.fork()));
     for (const w of workers) for (let i = 0; i < WARM_UP_JOBS; i++) await w.run(body);
@@ -38,6 +40,7 @@ export async function run({ counts = [4, 16, 32] } = {}) {
     const zTotal = zWorkers.reduce((s, m) => s + m.pss, zMaster.pss);
     const eTotal = eWorkers.reduce((s, m) => s + m.pss, 0);
     rows.push([
+      name,
       String(n),
       `${mb(zTotal)} MB`,
       `${mb(eTotal)} MB`,
@@ -49,7 +52,7 @@ export async function run({ counts = [4, 16, 32] } = {}) {
   return `${header('2. Memory')}
 After ${WARM_UP_JOBS} warm-up jobs of 4 KB per worker. Totals are PSS summed over all processes (for php-zygote including the master); per-worker values are medians. From /proc/<pid>/smaps_rollup.
 
-${table(['workers', 'php-zygote total PSS', 'exec total PSS', 'exec / zygote', 'zygote worker PSS / RSS (MB)', 'exec worker PSS / RSS (MB)'], rows)}
+${table(['workload', 'workers', 'php-zygote total PSS', 'exec total PSS', 'exec / zygote', 'zygote worker PSS / RSS (MB)', 'exec worker PSS / RSS (MB)'], rows)}
 `;
 }
 

@@ -43,7 +43,8 @@ export async function spawnShell(script, lines = 1) {
       if (got.length > lines) resolve(got.slice(0, lines));
     });
     child.on('error', reject);
-    child.on('exit', () => reject(new Error(`sh exited before printing ${lines} line(s): ${out}`)));
+    // 'close', not 'exit': a quick shell can exit before its output is read.
+    child.on('close', () => reject(new Error(`sh exited before printing ${lines} line(s): ${out}`)));
   });
   const printed = await within(read, 5000, `output of: ${script}`);
   for (const line of printed) if (/^\d+$/.test(line)) track(Number(line));
