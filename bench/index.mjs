@@ -23,7 +23,7 @@ const report = `# php-zygote benchmarks
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}, all measures side by side in one run (${Math.round((Date.now() - started) / 1000)} s), by \`npm run bench\`.
 
-Workload: a generated framework-like codebase (${APP_SHAPE.interfaces} interfaces, ${APP_SHAPE.traits} traits, ${APP_SHAPE.classes} classes in 5-deep inheritance chains, each in its own file, PSR-4 autoloaded); the boot instantiates ${APP_SHAPE.instantiated} services, loading every class. opcache is on (opcache.enable_cli=1) for php-zygote and for every baseline process.
+Workloads: a generated framework-like codebase (${APP_SHAPE.interfaces} interfaces, ${APP_SHAPE.traits} traits, ${APP_SHAPE.classes} classes in 5-deep inheritance chains, each in its own file, PSR-4 autoloaded); the boot instantiates ${APP_SHAPE.instantiated} services, loading every class. Where Debian's php-symfony-http-kernel, -console and -dependency-injection are installed, also those Symfony 5.4 components: a compiled container of 200 services, an HttpKernel that handled one request, a Console application. opcache is on (opcache.enable_cli=1) for php-zygote and for every baseline process.
 
 ${sections.join('\n')}`;
 writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), report);

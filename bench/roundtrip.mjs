@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { WorkerPool } from 'php-zygote';
 import { generateApp } from './app-generator.mjs';
 import { PipeWorker } from './pipe-worker.mjs';
-import { header, ms, now, percentile, ratio, table } from './util.mjs';
+import { header, median, ms, now, percentile, ratio, table } from './util.mjs';
 
 const SIZES = [
   ['16 B', 16, 4000],
@@ -18,6 +18,14 @@ const SIZES = [
   ['64 KB', 65536, 1500],
   ['1 MB', 1 << 20, 150],
 ];
+
+const ROUNDS = 3;
+
+/** Latency percentiles over all rounds; the median round's throughput. */
+function summarize(rounds) {
+  const latencies = rounds.flatMap((r) => r.latencies);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rate: median(rounds.map((r) => r.rate)) };
+}
 
 /** Runs `jobs` jobs with `inFlight` at a time; returns latencies and jobs/s. */
 async function drive(runJob, jobs, inFlight) {
@@ -33,7 +41,7 @@ async function drive(runJob, jobs, inFlight) {
     }
   }));
   const seconds = (now() - start) / 1000;
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rate: jobs / seconds };
+  return { latencies, rate: jobs / seconds };
 }
 
 export async function run({ workers = availableParallelism() } = {}) {
@@ -46,14 +54,22 @@ export async function run({ workers = availableParallelism() } = {}) {
       const inFlight = n;
       const pool = new WorkerPool({ script, workers: n });
       await pool.ready();
-      await drive(() => pool.run(body), Math.min(200, jobs), inFlight); // warm-up
-      const z = await drive(() => pool.run(body), jobs, inFlight);
-      await pool.close();
-
       const pipes = await Promise.all(Array.from({ length: n }, () => PipeWorker.start(app)));
-      await drive((lane) => pipes[lane % n].run(body), Math.min(200, jobs), inFlight);
-      const e = await drive((lane) => pipes[lane % n].run(body), jobs, inFlight);
+      const viaPool = () => pool.run(body);
+      const viaPipes = (lane) => pipes[lane % n].run(body);
+      await drive(viaPool, Math.min(200, jobs), inFlight); // warm-up
+      await drive(viaPipes, Math.min(200, jobs), inFlight);
+      // Alternating rounds, so both sides meet the same machine noise.
+      const zRounds = [];
+      const eRounds = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        zRounds.push(await drive(viaPool, jobs, inFlight));
+        eRounds.push(await drive(viaPipes, jobs, inFlight));
+      }
+      await pool.close();
       await Promise.all(pipes.map((p) => p.close()));
+      const z = summarize(zRounds);
+      const e = summarize(eRounds);
 
       rows.push([
         label,
@@ -67,7 +83,7 @@ export async function run({ workers = availableParallelism() } = {}) {
     }
   }
   return `${header('3. Round trip')}
-Echo handler; latency p50 / p99 in ms and jobs per second. Baseline: php over stdio pipes with length-prefixed frames (RoadRunner's pipes relay), same boot.
+Echo handler; latency p50 / p99 in ms over ${ROUNDS} alternating rounds per side, and the median round's jobs per second. Baseline: php over stdio pipes with length-prefixed frames (RoadRunner's pipes relay), same boot.
 
 ${table(['body', 'workers', 'php-zygote p50 / p99', 'pipes p50 / p99', 'php-zygote jobs/s', 'pipes jobs/s', 'zygote / pipes'], rows)}
 `;
