@@ -129,6 +129,7 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
         return;
       }
       for (const frame of frames) {
+        if (this.#fd === null) return; // a listener closed the channel
         if (!isControl(frame) || typeof frame.context.type !== 'string') {
           this.close(new ProtocolError('the master sent a frame that is not a control message'));
           return;

@@ -164,3 +164,14 @@ export class BodyTooLargeError extends PhpZygoteError {
     this.limit = limit;
   }
 }
+
+/** A job's context and body are larger than maxFrameSize; it was not sent. */
+export class PayloadTooLargeError extends PhpZygoteError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super('ERR_PAYLOAD_TOO_LARGE', `the job is ${size} bytes, more than maxFrameSize (${limit})`);
+    this.size = size;
+    this.limit = limit;
+  }
+}

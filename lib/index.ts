@@ -64,3 +64,4 @@ export { startOrphanReaper, reapOrphans } from './orphan-reaper.js';
 export { createRequestHandler, statusFor } from './http/request-handler.js';
 export type { RequestHandler, RequestHandlerOptions } from './http/request-handler.js';
 export { BodyTooLargeError } from './errors.js';
+export { PayloadTooLargeError } from './errors.js';

@@ -270,11 +270,18 @@ export class Master extends EventEmitter<MasterEvents> {
       throw err;
     }
     // The master reaps only when asked, so this pid cannot have been reused:
-    // the pidfd pins our worker even if it already died.
-    const handle = new ProcessHandle(pid);
+    // the pidfd pins our worker even if it already died. (A master that
+    // shut down meanwhile has reaped it: then pidfd_open fails.)
+    let handle: ProcessHandle;
+    try {
+      handle = new ProcessHandle(pid);
+    } catch (err) {
+      native.closeFd(ours);
+      throw this.alive ? new ForkError(`cannot watch new worker ${pid}: ${(err as Error).message}`) : new MasterClosedError();
+    }
     const worker = new Worker(pid, socketFromFd(ours), handle, (w) => this.#reap(w), () => this.lastLogs(pid), this.#options.maxFrameSize);
     this.#workers.add(worker);
-    worker.exited.then(() => {
+    void worker.exited.then(() => {
       this.#workers.delete(worker);
       for (const output of this.#outputs) output.flush(pid);
       // Kept for one more turn so exit handlers can still quote the output.
@@ -291,6 +298,19 @@ export class Master extends EventEmitter<MasterEvents> {
    */
   async close({ timeout = 5000 }: { timeout?: number } = {}): Promise<void> {
     this.#closing = true;
+    // Forks already asked for are answered first, so their workers are
+    // known (and killed below) rather than reaped behind Node's back.
+    if (this.#forks.size > 0) {
+      const answered = new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (this.#forks.size === 0) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 5);
+      });
+      await withTimeout(answered, timeout, () => new Error('fork answers')).catch(() => {});
+    }
     if (!this.#control.closed && this.#child.exitCode === null && this.#child.signalCode === null) {
       try {
         this.#control.send({ type: 'shutdown' });
@@ -301,6 +321,9 @@ export class Master extends EventEmitter<MasterEvents> {
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), timeout);
     await this.exited;
     clearTimeout(timer);
+    // A master that died before close() (SIGKILL, OOM) killed nobody: its
+    // workers, orphaned, would serve on. close() promises none is left.
+    for (const worker of this.#workers) worker.kill('SIGKILL');
     await Promise.all([...this.#workers].map((w) => w.exited));
     for (const output of this.#outputs) output.close();
   }
@@ -310,7 +333,8 @@ export class Master extends EventEmitter<MasterEvents> {
       case 'forked': {
         const waiter = this.#forks.get(Number(message.id));
         this.#forks.delete(Number(message.id));
-        waiter?.resolve(Number(message.pid));
+        if (waiter) waiter.resolve(Number(message.pid));
+        else this.#discard(Number(message.pid));
         break;
       }
       case 'fork-failed': {
@@ -336,6 +360,21 @@ export class Master extends EventEmitter<MasterEvents> {
       default:
         this.#control.close(new ProtocolError(`unknown control message from the master: ${JSON.stringify(message.type)}`));
     }
+  }
+
+  /** A fork answered after its request timed out: nobody wants it. Kill it, then have it reaped. */
+  #discard(pid: number): void {
+    let handle: ProcessHandle;
+    try {
+      handle = new ProcessHandle(pid);
+    } catch {
+      return;
+    }
+    handle.kill('SIGKILL');
+    void handle.exited.then(() => {
+      handle.close();
+      if (!this.#control.closed) this.#control.send({ type: 'reap', pid });
+    }, () => handle.close());
   }
 
   /** Asks the master to reap an exited worker; falls back to reaping it ourselves when orphaned. */

@@ -33,7 +33,8 @@ export class OutputReader {
     this.#onEnd = onEnd;
     this.#native = binding;
     binding.setPassCredentials(fd, true);
-    this.#poller = new binding.Poller(fd, () => this.#read());
+    // After a poll error libuv stops watching: end rather than go silent.
+    this.#poller = new binding.Poller(fd, (err) => (err ? this.#end() : this.#read()));
     this.#poller.start(binding.Poller.READABLE);
     // Output alone must not keep Node running; the processes' handles do.
     this.#poller.unref();

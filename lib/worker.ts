@@ -6,7 +6,7 @@
  */
 import type * as net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { JobError, ProtocolError, WorkerExitedError } from './errors.js';
+import { JobError, PayloadTooLargeError, ProtocolError, WorkerExitedError } from './errors.js';
 import { FLAG_ERROR, FLAG_MORE, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from './frame.js';
 import type { ProcessHandle } from './process-handle.js';
 
@@ -63,6 +63,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #process: ProcessHandle;
   readonly #decoder: FrameDecoder;
   readonly #jobs = new Map<number, PendingJob>();
+  /** Jobs whose onChunk threw: already rejected, their remaining frames are dropped. */
+  readonly #abandoned = new Set<number>();
+  readonly #maxFrameSize: number;
   readonly #lastLogs: () => string[];
   #nextId = 1;
   #isReady = false;
@@ -77,6 +80,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#socket = socket;
     this.#process = process;
     this.#lastLogs = lastLogs;
+    this.#maxFrameSize = maxFrameSize;
     this.#decoder = new FrameDecoder(maxFrameSize);
     this.ready = new Promise<void>((resolve, reject) => {
       this.#settleReady = { resolve, reject };
@@ -87,7 +91,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     socket.on('error', () => {}); // the exit below reports what matters
     const drained = new Promise<void>((resolve) => {
       socket.once('close', () => {
-        if (this.#decoder.midFrame && !this.#failure) this.#fail(new ProtocolError(`worker ${pid} closed its channel in the middle of a frame`));
+        if (this.#decoder.midFrame && !this.#failure && !this.#exit) this.#fail(new ProtocolError(`worker ${pid} closed its channel in the middle of a frame`));
         resolve();
       });
     });
@@ -129,11 +133,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#exit || this.#failure) {
       return Promise.reject(this.#failure ?? this.#exitError());
     }
+    const [header, context, payload] = encodeFrame(0, 0, options.context, body);
+    if (context.length + payload.length > this.#maxFrameSize) {
+      // Refused here: sent, it would make the worker drop its channel.
+      return Promise.reject(new PayloadTooLargeError(context.length + payload.length, this.#maxFrameSize));
+    }
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffffffff ? 1 : this.#nextId + 1;
+    header.writeUInt32LE(id, 4);
     return new Promise<JobResult>((resolve, reject) => {
       this.#jobs.set(id, { resolve, reject, onChunk: options.onChunk, chunks: [] });
-      const [header, context, payload] = encodeFrame(id, 0, options.context, body);
       // One writev for the three pieces: the payload is not copied.
       this.#socket.cork();
       this.#socket.write(header);
@@ -177,6 +186,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       return;
     }
+    if (this.#abandoned.has(frame.id)) {
+      if (!(frame.flags & FLAG_MORE)) this.#abandoned.delete(frame.id);
+      return;
+    }
     const job = this.#jobs.get(frame.id);
     if (!job) {
       this.#fail(new ProtocolError(`worker ${this.pid} answered job ${frame.id}, which it was not given`));
@@ -186,8 +199,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#jobs.delete(frame.id);
       job.reject(new JobError(frame.context));
     } else if (frame.flags & FLAG_MORE) {
-      if (job.onChunk) job.onChunk(frame.body, frame.context);
-      else job.chunks.push(frame.body);
+      if (!job.onChunk) {
+        job.chunks.push(frame.body);
+        return;
+      }
+      try {
+        job.onChunk(frame.body, frame.context);
+      } catch (err) {
+        // The caller's callback failed: that job fails with its error; the
+        // worker and its other frames are not affected.
+        this.#jobs.delete(frame.id);
+        this.#abandoned.add(frame.id);
+        job.reject(err as Error);
+      }
     } else {
       this.#jobs.delete(frame.id);
       const body = job.chunks.length > 0 ? Buffer.concat([...job.chunks, frame.body]) : frame.body;
@@ -203,7 +227,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const job of this.#jobs.values()) job.reject(error);
     this.#jobs.clear();
     this.#settleReady.reject(error);
-    this.#process.kill('SIGKILL');
+    if (!this.#exit) this.#process.kill('SIGKILL');
     this.emit('protocol-error', error);
   }
 
@@ -220,6 +244,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const job of this.#jobs.values()) job.reject(error);
     this.#jobs.clear();
     this.#settleReady.reject(error);
-    this.emit('exit', exit);
+    // Outside the `exited` chain: a throwing listener is the listener's
+    // uncaught exception, not a rejection of `exited`.
+    process.nextTick(() => this.emit('exit', exit));
   }
 }

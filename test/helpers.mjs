@@ -34,6 +34,8 @@ export function killAll() {
 export async function spawnShell(script, lines = 1) {
   const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   track(child.pid);
+  const exit = once(child, 'exit'); // now: a quick shell exits before we look
+  exit.catch(() => {});
   let out = '';
   child.stdout.setEncoding('utf8');
   const read = new Promise((resolve, reject) => {
@@ -48,7 +50,7 @@ export async function spawnShell(script, lines = 1) {
   });
   const printed = await within(read, 5000, `output of: ${script}`);
   for (const line of printed) if (/^\d+$/.test(line)) track(Number(line));
-  return { child, lines: printed, exit: once(child, 'exit') };
+  return { child, lines: printed, exit };
 }
 
 /** The state letter from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null when the pid is gone. */

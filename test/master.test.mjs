@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { JobError, Master, MasterStartError, ProtocolError, WorkerExitedError } from 'php-zygote';
+import { JobError, Master, MasterStartError, PayloadTooLargeError, ProtocolError, WorkerExitedError } from 'php-zygote';
 import { execFileSync, spawn } from 'node:child_process';
 import { childrenOf, procState, until, within } from './helpers.mjs';
 
@@ -163,13 +163,60 @@ test('garbage from a worker closes only its channel with a ProtocolError; its si
   assert.ok(master.alive);
 });
 
-test('a response larger than maxFrameSize is refused with a ProtocolError naming the limit', async () => {
+test('a response larger than maxFrameSize becomes a JobError naming the limit; the worker serves on', async () => {
   const master = await start({ maxFrameSize: 1024 * 1024 });
-  const [big, other] = await Promise.all([master.fork(), master.fork()]);
-  const err = await big.run(...act('big', String(2 * 1024 * 1024))).then(() => null, (e) => e);
-  assert.instance(err, ProtocolError);
-  assert.match(err.message, /exceeds the maximum of 1048576/);
-  assert.is(String((await other.run('ok')).body), 'ok');
+  const worker = await master.fork();
+  const err = await worker.run(...act('big', String(2 * 1024 * 1024))).then(() => null, (e) => e);
+  assert.instance(err, JobError);
+  assert.is(err.phpClass, 'Zygote\\FrameTooLargeException');
+  assert.match(err.message, /exceeds maxFrameSize \(1048576\)/);
+  assert.is(String((await worker.run('ok')).body), 'ok');
+});
+
+test('a job larger than maxFrameSize is refused before sending; the worker serves on', async () => {
+  const master = await start({ maxFrameSize: 4096 });
+  const worker = await master.fork();
+  const err = await worker.run(Buffer.alloc(5000)).then(() => null, (e) => e);
+  assert.instance(err, PayloadTooLargeError);
+  assert.is(err.code, 'ERR_PAYLOAD_TOO_LARGE');
+  assert.is(String((await worker.run('ok')).body), 'ok');
+});
+
+test('a response context that is not JSON-encodable (NAN) becomes a JobError, not a dead worker', async () => {
+  const master = await start();
+  const worker = await master.fork();
+  const err = await worker.run(...act('nan-context')).then(() => null, (e) => e);
+  assert.instance(err, JobError);
+  assert.is(err.phpClass, 'JsonException');
+  assert.is(String((await worker.run('ok')).body), 'ok');
+});
+
+test('an onChunk callback that throws fails only its job; the worker serves on', async () => {
+  const master = await start();
+  const worker = await master.fork();
+  const boom = new Error('bad onChunk');
+  const err = await worker.run('', { context: { action: 'stream' }, onChunk: () => { throw boom; } }).then(() => null, (e) => e);
+  assert.is(err, boom);
+  assert.is(String((await worker.run('next')).body), 'next');
+  assert.is(worker.pendingJobs, 0);
+});
+
+test("a worker's channel is close-on-exec, so processes its handler starts do not inherit it", async () => {
+  const master = await start();
+  const worker = await master.fork();
+  assert.is(String((await worker.run(...act('channel-cloexec'))).body), 'true');
+});
+
+test('close() after the master was SIGKILLed kills and reaps the workers it left', async () => {
+  const master = await start();
+  const workers = await Promise.all([master.fork(), master.fork()]);
+  process.kill(master.pid, 'SIGKILL');
+  await master.exited;
+  await within(master.close(), 10000, 'close');
+  for (const worker of workers) {
+    assert.is(worker.hasExited, true);
+    await until(() => procState(worker.pid) === null, 5000, `worker ${worker.pid} to be reaped`);
+  }
 });
 
 test('a handler returning something other than a string or Response yields a JobError', async () => {

@@ -49,8 +49,12 @@ final class Channel
             'buffer_size' => Frame::HEADER_SIZE,
             'controllen' => socket_cmsg_space(SOL_SOCKET, SCM_RIGHTS, $maxFds),
         ];
+        // MSG_CMSG_CLOEXEC: a worker's channel must not leak into the
+        // processes its handler starts (exec, proc_open, mail), where it
+        // could be written to, or keep the channel open after the worker died.
+        $flags = MSG_WAITALL | (defined('MSG_CMSG_CLOEXEC') ? MSG_CMSG_CLOEXEC : 0);
         do {
-            $got = socket_recvmsg($this->socket, $message, MSG_WAITALL);
+            $got = socket_recvmsg($this->socket, $message, $flags);
         } while ($got === false && socket_last_error($this->socket) === SOCKET_EINTR);
         if ($got === false) {
             throw new ZygoteException('recvmsg failed: ' . socket_strerror(socket_last_error($this->socket)));
@@ -73,10 +77,20 @@ final class Channel
         return [new Frame($id, $flags, $context, $this->readExactly($bodyLength, false)), $fds];
     }
 
-    /** @param array<string, mixed> $context */
+    /**
+     * Sends a frame. Throws FrameTooLargeException (before writing anything)
+     * when it would exceed the peer's maximum frame size, and
+     * \JsonException when the context cannot be encoded.
+     *
+     * @param array<string, mixed> $context
+     */
     public function write(int $id, int $flags, array $context, string $body): void
     {
         $json = Frame::encodeContext($context);
+        $size = strlen($json) + strlen($body);
+        if ($size > $this->maxFrameSize) {
+            throw new FrameTooLargeException("a frame of $size bytes exceeds maxFrameSize ({$this->maxFrameSize})");
+        }
         $header = Frame::encodeHeader($id, $flags, strlen($json), strlen($body));
         if (strlen($body) < self::GLUE_LIMIT) {
             $this->writeAll($header . $json . $body);

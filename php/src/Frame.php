@@ -89,7 +89,8 @@ final class Frame
             return [];
         }
         try {
-            $context = json_decode($json, true, 512, JSON_THROW_ON_ERROR);
+            // Deeper than any real context, shallower than a stack overflow.
+            $context = json_decode($json, true, 4096, JSON_THROW_ON_ERROR);
         } catch (\JsonException $e) {
             throw new ProtocolException('context is not valid JSON: ' . $e->getMessage(), 0, $e);
         }

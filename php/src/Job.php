@@ -18,7 +18,8 @@ final class Job
 
     /**
      * Sends part of the response now (a frame with the MORE flag); what the
-     * handler returns is the last part. For streamed output.
+     * handler returns is the last part. For streamed output. Throws
+     * FrameTooLargeException for a chunk over maxFrameSize.
      *
      * @param array<string, mixed> $context sent with this chunk
      */

@@ -63,22 +63,21 @@ final class Worker
         $job = new Job($frame->id, $frame->body, $frame->context, $channel);
         try {
             $result = $handler($job);
+            if (is_string($result)) {
+                $channel->write($frame->id, 0, [], $result);
+            } elseif ($result instanceof Response) {
+                $channel->write($frame->id, 0, $result->context, $result->body);
+            } else {
+                throw new \TypeError('the handler returned ' . get_debug_type($result) . '; return a string or a Zygote\\Response');
+            }
+        } catch (ZygoteException $e) {
+            throw $e; // the channel itself broke: nobody to answer
         } catch (\Throwable $e) {
+            // The handler threw, or its answer could not be sent as it was
+            // (context not encodable as JSON, frame over maxFrameSize):
+            // nothing was written, so the job gets an error and the worker
+            // goes on.
             $channel->write($frame->id, Frame::ERROR, self::describe($e), '');
-            return;
-        }
-        if (is_string($result)) {
-            $channel->write($frame->id, 0, [], $result);
-        } elseif ($result instanceof Response) {
-            $channel->write($frame->id, 0, $result->context, $result->body);
-        } else {
-            $channel->write($frame->id, Frame::ERROR, [
-                'class' => \TypeError::class,
-                'message' => 'the handler returned ' . get_debug_type($result) . '; return a string or a Zygote\Response',
-                'file' => '',
-                'line' => 0,
-                'trace' => '',
-            ], '');
         }
     }
 
@@ -87,7 +86,7 @@ final class Worker
     {
         return [
             'class' => get_class($e),
-            'message' => $e->getMessage(),
+            'message' => substr($e->getMessage(), 0, 65536),
             'file' => $e->getFile(),
             'line' => $e->getLine(),
             'trace' => substr($e->getTraceAsString(), 0, 16384),
