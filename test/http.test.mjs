@@ -178,9 +178,11 @@ test('the CLI serves the example app on every route and logs worker output with 
   assert.is((await fetch(`${url}/missing`)).status, 404);
 });
 
-test('the CLI shuts down gracefully on SIGTERM: requests in flight finish, then no process is left', async () => {
+test('the CLI logs worker output with pids and shuts down gracefully on SIGTERM: requests in flight finish', async () => {
   const fixture = `${fixtures}http.php`;
   const { child, url, exit, output } = await cli(['serve', fixture, '--port', '0', '--workers', '2', '--timeout', '10s']);
+  assert.is(await (await fetch(`${url}/echo`)).text(), 'ok');
+  await until(() => /^\[\d+\] stray output$/m.test(output().err), 5000, 'the worker output on stderr, prefixed by its pid');
   const inFlight = [fetch(`${url}/sleep?ms=500`), fetch(`${url}/sleep?ms=500`)];
   await sleep(150);
   child.kill('SIGTERM');

@@ -152,6 +152,17 @@ test('a worker crashing mid-job rejects that job with its exit code and last out
   assert.is(gone[0].reason, 'crashed');
 });
 
+test('a crashed worker is replaced only after restartDelay (back-off)', async () => {
+  const p = pool({ workers: 1, restartDelay: 1000, crashLimit: 100 });
+  await p.ready();
+  const crashedAt = Date.now();
+  await p.run(...act('exit', 1)).catch(() => {});
+  await sleep(300);
+  if (Date.now() - crashedAt < 900) assert.is(p.stats().workers.total, 0, 'no replacement during the back-off');
+  await until(() => p.stats().workers.idle === 1, 10000, 'the replacement');
+  assert.ok(Date.now() - crashedAt >= 1000, 'replaced after the delay');
+});
+
 test('scales up under load to max, and back down to min after the idle timeout', async () => {
   const p = pool({ workers: { min: 1, max: 4, spare: 0 }, idleTimeout: 300, tick: 50 });
   await p.ready();
