@@ -35,8 +35,8 @@ export interface PoolRunOptions {
   signal?: AbortSignal;
   /** Execution time limit for this job, ms; overrides execTimeout. */
   timeout?: number;
-  /** Receives the parts of a streamed response as they arrive. */
-  onChunk?: (chunk: Buffer, context: Context) => void;
+  /** Receives the parts of a streamed response as they arrive; a returned promise holds the worker back until it settles. */
+  onChunk?: (chunk: Buffer, context: Context) => void | Promise<void>;
 }
 
 /** Why a worker left the pool. */

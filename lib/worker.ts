@@ -25,8 +25,12 @@ export interface JobResult {
 
 export interface RunOptions {
   context?: Context;
-  /** Receives the parts of a streamed response ($job->write()) as they arrive. */
-  onChunk?: (chunk: Buffer, context: Context) => void;
+  /**
+   * Receives the parts of a streamed response ($job->write()) as they
+   * arrive. Returning a promise applies backpressure: the worker's channel
+   * is not read (so PHP's writes block) until it settles.
+   */
+  onChunk?: (chunk: Buffer, context: Context) => void | Promise<void>;
 }
 
 export interface WorkerExit {
@@ -203,20 +207,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
         job.chunks.push(frame.body);
         return;
       }
+      let pending: void | Promise<void>;
       try {
-        job.onChunk(frame.body, frame.context);
+        pending = job.onChunk(frame.body, frame.context);
       } catch (err) {
-        // The caller's callback failed: that job fails with its error; the
-        // worker and its other frames are not affected.
-        this.#jobs.delete(frame.id);
-        this.#abandoned.add(frame.id);
-        job.reject(err as Error);
+        this.#abandonJob(frame.id, job, err as Error);
+        return;
+      }
+      if (pending && typeof pending.then === 'function') {
+        this.#socket.pause();
+        pending.then(
+          () => this.#socket.resume(),
+          (err: Error) => {
+            this.#abandonJob(frame.id, job, err);
+            this.#socket.resume();
+          },
+        );
       }
     } else {
       this.#jobs.delete(frame.id);
       const body = job.chunks.length > 0 ? Buffer.concat([...job.chunks, frame.body]) : frame.body;
       job.resolve({ body, context: frame.context });
     }
+  }
+
+  /** The caller's onChunk failed: that job fails with its error; the worker and other jobs go on. */
+  #abandonJob(id: number, job: PendingJob, error: Error): void {
+    if (this.#jobs.get(id) !== job) return;
+    this.#jobs.delete(id);
+    this.#abandoned.add(id);
+    job.reject(error);
   }
 
   /** A protocol error: this channel can no longer be trusted. */

@@ -201,6 +201,22 @@ test('an onChunk callback that throws fails only its job; the worker serves on',
   assert.is(worker.pendingJobs, 0);
 });
 
+test('an onChunk that returns a promise holds the worker back until it settles (backpressure)', async () => {
+  const master = await start();
+  const worker = await master.fork();
+  let chunks = 0;
+  const result = await worker.run('', {
+    context: { action: 'stream-timed' },
+    onChunk: () => {
+      chunks++;
+      if (chunks === 2) return new Promise((resolve) => setTimeout(resolve, 400));
+    },
+  });
+  assert.is(chunks, 6);
+  // 1 MB chunks do not fit the socket buffer: PHP's next write had to wait for Node.
+  assert.ok(Number(String(result.body)) >= 300, `a write blocked ${String(result.body)} ms`);
+});
+
 test("a worker's channel is close-on-exec, so processes its handler starts do not inherit it", async () => {
   const master = await start();
   const worker = await master.fork();

@@ -109,7 +109,18 @@ export function createRequestHandler(pool: WorkerPool, options: RequestHandlerOp
           signal: controller?.signal,
           onChunk: (chunk, chunkContext) => {
             if (!res.headersSent) res.writeHead(statusOf(chunkContext), headersOf(chunkContext));
-            if (chunk.length > 0) res.write(chunk);
+            if (chunk.length === 0 || res.write(chunk)) return;
+            // A slow client: hold the worker back (its writes block) rather
+            // than buffer the whole stream here.
+            return new Promise<void>((resolve) => {
+              const done = () => {
+                res.off('drain', done);
+                res.off('close', done);
+                resolve();
+              };
+              res.on('drain', done);
+              res.on('close', done);
+            });
           },
         })
         .then(
