@@ -105,6 +105,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     }
     const min = integer(values.min, 'min');
     const max = integer(values.max, 'max', 1);
+    if (min !== undefined && max === undefined) throw new UsageError('--min needs --max');
+    if (max !== undefined && values.workers !== undefined) throw new UsageError('--workers and --max cannot be combined: give a fixed count or a range');
     const workers = max !== undefined ? { min: min ?? 1, max } : integer(values.workers, 'workers', 1);
     pool = new WorkerPool({
       script,
@@ -161,7 +163,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       });
       server.closeIdleConnections();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // process.on, not once: a second Ctrl-C must reach stop() too.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }

@@ -123,6 +123,11 @@ export class Master extends EventEmitter<MasterEvents> {
     try {
       child = spawn(settings.php, phpArguments(settings), {
         stdio: [controlTheirs, stdoutTheirs, stderrTheirs],
+        // A process group of its own: Ctrl-C in a terminal signals Node's
+        // group, and the master and workers must outlive it long enough for
+        // a graceful stop (they end when Node's control socket closes). It
+        // also tells the orphan reaper the workers' children from Node's.
+        detached: true,
         cwd: settings.cwd,
         env: {
           ...settings.env,

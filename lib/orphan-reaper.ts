@@ -6,21 +6,29 @@
  *
  * Node's own children must keep being reaped by libuv, which waits for
  * each pid it spawned and never learns of an exit another reaper took
- * (it would wait forever). libuv reaps its child on the loop turn after
- * the SIGCHLD, so a zombie child seen on two scans one tick apart is not
- * libuv's: only those are reaped here, each through its own pidfd
- * (waitid(P_PIDFD)), never with waitpid(-1). Pids with an open
- * ProcessHandle are left to their handle.
+ * (it would wait forever), whatever thread's loop spawned it. Those
+ * children are in Node's process group, or lead a group of their own when
+ * spawned detached (as masters are). Adopted orphans are neither: workers
+ * and what they start stay in their master's group, whose leader is the
+ * master. A zombie child in another group than Node's that does not lead
+ * it is such an orphan for sure: it is reaped once seen on two scans a
+ * tick apart. Any other zombie child (an orphan from a child_process
+ * subtree, in Node's group) is reaped only after LIBUV_GRACE_MS: libuv
+ * reaps its own on the loop turn after their exit, so only a thread's
+ * loop blocked that long could lose an exit to us. Pids with an open
+ * ProcessHandle are left to their handle. Each is reaped through its own
+ * pidfd (waitid(P_PIDFD)), never with waitpid(-1).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from './binding.js';
 import { ProcessHandle } from './process-handle.js';
 
 const TICK_MS = 1000;
+const LIBUV_GRACE_MS = 30_000;
 
 let timer: NodeJS.Timeout | null = null;
-let suspects = new Set<number>();
-
+/** Zombie children seen on the last scan, with when each was first seen. */
+let suspects = new Map<number, number>();
 /** Starts the process-wide reaper (idempotent). It never keeps Node alive. */
 export function startOrphanReaper(): void {
   if (timer) return;
@@ -30,10 +38,14 @@ export function startOrphanReaper(): void {
 
 /** One scan; exported for tests and for a last sweep. Returns the pids reaped. */
 export function reapOrphans(): number[] {
-  const zombies = new Set(zombieChildren());
+  const now = Date.now();
   const reaped: number[] = [];
-  for (const pid of zombies) {
-    if (!suspects.has(pid) || ProcessHandle.isWatched(pid)) continue;
+  const seen = new Map<number, number>();
+  for (const { pid, certain } of zombieChildren()) {
+    const since = suspects.get(pid) ?? now;
+    seen.set(pid, since);
+    const due = certain ? suspects.has(pid) : now - since >= LIBUV_GRACE_MS;
+    if (!due || ProcessHandle.isWatched(pid)) continue;
     let pidfd: number;
     try {
       pidfd = native.pidfdOpen(pid);
@@ -47,27 +59,35 @@ export function reapOrphans(): number[] {
     } finally {
       native.closeFd(pidfd);
     }
-    zombies.delete(pid);
+    seen.delete(pid);
   }
-  suspects = zombies;
+  suspects = seen;
   return reaped;
 }
 
-function zombieChildren(): number[] {
+/** Fields after the parenthesised command name: state, ppid, pgrp, ... */
+function statFields(pid: number | 'self'): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+  } catch {
+    return null;
+  }
+}
+
+/** Zombie children; `certain` when their group marks them as adopted orphans. */
+function zombieChildren(): { pid: number; certain: boolean }[] {
   const self = process.pid;
-  const zombies: number[] = [];
+  const ownGroup = Number(statFields('self')?.[2]);
+  const zombies: { pid: number; certain: boolean }[] = [];
   for (const entry of readdirSync('/proc')) {
     const first = entry.charCodeAt(0);
     if (first < 48 || first > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // Fields after the parenthesised name: state, ppid, ...
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 2);
-    if (rest[0] === 'Z' && Number(rest[1]) === self) zombies.push(Number(entry));
+    const fields = statFields(Number(entry));
+    if (!fields || fields[0] !== 'Z' || Number(fields[1]) !== self) continue;
+    const pid = Number(entry);
+    const group = Number(fields[2]);
+    zombies.push({ pid, certain: group !== ownGroup && group !== pid });
   }
   return zombies;
 }

@@ -12,7 +12,7 @@ export interface WorkerCountRange {
   min?: number;
   /** Upper bound under load (pm.max_children). */
   max: number;
-  /** Idle workers kept ready beyond the busy ones, within min..max (pm.max_spare_servers). Default 1. */
+  /** Idle workers kept ready beyond the busy ones, within min..max (pm.max_spare_servers). Default 1, or 0 when min is 0 (on demand). */
   spare?: number;
 }
 
@@ -103,7 +103,8 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     min = max = workers;
     spare = 0;
   } else if (workers !== null && typeof workers === 'object') {
-    ({ min = 1, max, spare = 1 } = workers);
+    ({ min = 1, max } = workers);
+    spare = workers.spare ?? (min === 0 ? 0 : 1);
     if (!Number.isInteger(max) || max < 1) throw new TypeError('options.workers.max must be a positive integer');
     if (!isCount(min) || min > max) throw new TypeError('options.workers.min must be an integer from 0 to workers.max');
     if (!isCount(spare) || spare > max) throw new TypeError('options.workers.spare must be an integer from 0 to workers.max');

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import {
   AbortError,
   CrashLoopError,
+  MasterClosedError,
   JobTimeoutError,
   MasterStartError,
   PoolClosedError,
@@ -209,6 +210,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   async #reload(): Promise<void> {
     if (this.#closed) throw new PoolClosedError();
     const next = await this.#startMaster();
+    if (this.#closed) {
+      await this.#closeMaster(next);
+      throw new PoolClosedError('the worker pool closed during reload()');
+    }
     // A good boot ends a crash loop: reload() is how a fixed app comes back.
     this.#failure = null;
     this.#crashes = [];
@@ -254,10 +259,12 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     await this.#getMaster();
     await Promise.all(Array.from({ length: this.#settings.min }, () => this.#spawn()));
     if (this.#failure) throw this.#failure;
+    if (this.#closed) throw new PoolClosedError('the worker pool closed before it was ready');
   }
 
   #getMaster(): Promise<Master> {
     if (this.#master?.alive) return Promise.resolve(this.#master);
+    if (this.#closed) return Promise.reject(new PoolClosedError());
     this.#masterStarting ??= this.#startMaster()
       .then((master) => {
         this.#master = master;
@@ -311,12 +318,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       worker.on('protocol-error', () => {
         slot.retireReason ??= 'protocol';
       });
-      this.#consecutiveFailures = 0;
       this.#starting--;
       this.#release(slot);
     } catch (err) {
       this.#starting--;
-      if (!this.#closed) this.#recordCrash((err as { logs?: string[] }).logs ?? []);
+      // A fork lost to a dying master is that master's crash, counted once
+      // where it exited; not one more per fork that was in flight.
+      if (!this.#closed && !(err instanceof MasterClosedError)) this.#recordCrash((err as { logs?: string[] }).logs ?? []);
     } finally {
       this.#maintain();
     }
@@ -348,6 +356,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   #dispatch(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
       const slot = this.#idle.shift() as Slot;
+      // Its pidfd already saw it die (the reap is on its way): a job sent
+      // there would fail without having run.
+      if (slot.worker.processHandle.hasExited) continue;
       const job = this.#queue.shift() as Job;
       this.#execute(slot, job);
     }
@@ -367,7 +378,24 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
         slot.worker.kill('SIGKILL'); // through the pidfd: never a recycled pid
       }, timeout));
     }
-    slot.worker.run(job.body, { context: job.options.context, onChunk: job.options.onChunk }).then(
+    const onChunk = job.options.onChunk;
+    const guardedOnChunk = onChunk && ((chunk: Buffer, context: Context) => {
+      // If the caller's callback fails, the job fails with its error; PHP
+      // would still be running it, so the worker goes (like an abort).
+      const fail = () => {
+        slot.retireReason = 'aborted';
+        slot.worker.kill('SIGKILL');
+      };
+      try {
+        const pending = onChunk(chunk, context);
+        if (pending && typeof pending.then === 'function') return pending.catch((err: unknown) => { fail(); throw err; });
+        return pending;
+      } catch (err) {
+        fail();
+        throw err;
+      }
+    });
+    slot.worker.run(job.body, { context: job.options.context, onChunk: guardedOnChunk }).then(
       (result) => this.#settle(job, null, result),
       (error: Error) => this.#settle(job, error),
     ).finally(() => {
@@ -391,6 +419,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       job.reject(error);
     } else {
       this.#done++;
+      // A worker that answers is healthy: the restart back-off starts over.
+      // (Not on fork: a worker that dies at every first job must back off.)
+      this.#consecutiveFailures = 0;
       job.resolve(result as JobResult);
     }
   }
@@ -507,6 +538,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     while (this.#starting > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await Promise.all([...this.#slots].map((s) => s.worker.exited));
     clearTimeout(killer);
+    // A reload in progress ends once its old workers are gone (above); only
+    // then is every master it started known.
+    await this.#reloading.catch(() => {});
     await Promise.all([...this.#masters].map((m) => this.#closeMaster(m)));
   }
 

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { closeFd, pidfdOpen, reapPidfd } from 'php-zygote';
 
 export function within(promise, ms, what) {
   let timer;
@@ -17,17 +18,40 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Processes a test started; killAll() in after.each so none outlives its test. */
 const started = new Set();
+/** Of those, the ones a shell printed: never Node's own children, maybe adopted by us. */
+const printed = new Set();
 
 export function track(pid) {
   started.add(pid);
   return pid;
 }
 
-export function killAll() {
+/** Like track(), for a process started by another process (never libuv's child here), which we may adopt. */
+export function trackForeign(pid) {
+  printed.add(track(pid));
+  return pid;
+}
+
+/**
+ * Kills every process the test started. Shell-printed processes that an
+ * earlier test's subreaper made ours (Node's child pool tests leave it on)
+ * die as our zombies; libuv never knew them, so they are ours to reap.
+ */
+export async function killAll() {
   for (const pid of started) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   }
   started.clear();
+  for (const pid of printed) {
+    try {
+      await until(() => procState(pid) !== 'S' && procState(pid) !== 'R', 2000, `${pid} to die`);
+    } catch { /* reported by the test's own checks */ }
+    if (procState(pid) !== 'Z' || parentPid(pid) !== process.pid) continue;
+    const pidfd = pidfdOpen(pid);
+    try { reapPidfd(pidfd); } catch { /* reaped meanwhile */ }
+    closeFd(pidfd);
+  }
+  printed.clear();
 }
 
 /** Spawns `sh -c script` and resolves with its child and the first `lines` lines of stdout. */
@@ -48,9 +72,9 @@ export async function spawnShell(script, lines = 1) {
     // 'close', not 'exit': a quick shell can exit before its output is read.
     child.on('close', () => reject(new Error(`sh exited before printing ${lines} line(s): ${out}`)));
   });
-  const printed = await within(read, 5000, `output of: ${script}`);
-  for (const line of printed) if (/^\d+$/.test(line)) track(Number(line));
-  return { child, lines: printed, exit };
+  const lines_ = await within(read, 5000, `output of: ${script}`);
+  for (const line of lines_) if (/^\d+$/.test(line)) trackForeign(Number(line));
+  return { child, lines: lines_, exit };
 }
 
 /** The state letter from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null when the pid is gone. */

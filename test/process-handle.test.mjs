@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { HandleClosedError, ProcessHandle, pidfdOpen, pidfdSendSignal, closeFd } from 'php-zygote';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { killAll, parentPid, procState, spawnShell, track, until, within } from './helpers.mjs';
+import { killAll, parentPid, procState, spawnShell, trackForeign, until, within } from './helpers.mjs';
 
 const index = fileURLToPath(new URL('../dist/lib/index.js', import.meta.url));
 
@@ -12,7 +12,7 @@ test.after.each(killAll);
 
 test('exit of a grandchild (not our child) is observed through its pidfd', async () => {
   // sh stays alive after the grandchild exits, so the event can only come from the grandchild.
-  const { child, lines } = await spawnShell('sleep 0.3 & echo $!; wait; sleep 30');
+  const { child, lines } = await spawnShell('sleep 0.3 & echo $!; wait; exec sleep 30');
   const pid = Number(lines[0]);
   assert.is(parentPid(pid), child.pid, 'the sleep is the shell\'s child, not ours');
   const handle = new ProcessHandle(pid);
@@ -104,7 +104,12 @@ test('an exception thrown in an exit callback reaches uncaughtException instead 
   const script = `
     const { Poller, pidfdOpen } = require(${JSON.stringify(index)});
     const { spawn } = require('node:child_process');
-    process.on('uncaughtException', (e) => { console.log('caught ' + e.message); process.exit(0); });
+    process.on('uncaughtException', (e) => {
+      console.log('caught ' + e.message);
+      // Exit once Node has reaped the child, or it is orphaned to whoever is a subreaper.
+      if (child.exitCode === null && child.signalCode === null) child.once('exit', () => process.exit(0));
+      else process.exit(0);
+    });
     const child = spawn('true');
     const poller = new Poller(pidfdOpen(child.pid), () => { throw new Error('boom'); });
     poller.start();`;
@@ -124,7 +129,7 @@ test('an unref()ed handle lets Node exit while the process still runs', () => {
   const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 });
   assert.is(result.status, 0, 'node exited by itself');
   const pid = Number(result.stdout.trim());
-  track(pid);
+  trackForeign(pid);
   assert.ok(procState(pid) !== null, 'the watched process still runs');
 });
 

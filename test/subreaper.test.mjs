@@ -6,8 +6,8 @@ import { ProcessHandle, isChildSubreaper, reapPidfd, pidfdOpen, closeFd, setChil
 import { killAll, parentPid, procState, spawnShell, until, within } from './helpers.mjs';
 
 const test = suite('child subreaper and reaping through pidfds');
-test.after.each(() => {
-  killAll();
+test.after.each(async () => {
+  await killAll();
   setChildSubreaper(false);
 });
 

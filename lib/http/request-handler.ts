@@ -13,6 +13,7 @@ import {
   BodyTooLargeError,
   CrashLoopError,
   JobTimeoutError,
+  PayloadTooLargeError,
   PoolClosedError,
   ProtocolError,
   QueueFullError,
@@ -46,6 +47,7 @@ export function createRequestHandler(pool: WorkerPool, options: RequestHandlerOp
   if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new TypeError('options.retryAfter must be a non-negative integer of seconds');
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: Error): void => {
+    if (res.writableEnded || res.destroyed) return;
     const status = statusFor(error);
     onError?.(error, req, status);
     if (res.headersSent) {
@@ -129,18 +131,26 @@ export function createRequestHandler(pool: WorkerPool, options: RequestHandlerOp
               res.end(result.body);
               return;
             }
+            const status = statusOf(result.context);
             const headers = headersOf(result.context);
+            if (status === 204 || status === 304) {
+              res.writeHead(status, headers).end();
+              return;
+            }
             headers.push('content-length', String(result.body.length));
-            res.writeHead(statusOf(result.context), headers).end(result.body);
+            res.writeHead(status, headers).end(req.method === 'HEAD' ? undefined : result.body);
           },
           (error: Error) => fail(req, res, error),
-        );
+        )
+        // Whatever went wrong while answering must not become an unhandled
+        // rejection that takes the server down.
+        .catch((error: Error) => fail(req, res, error));
     });
   };
 }
 
 export function statusFor(error: Error): number {
-  if (error instanceof BodyTooLargeError) return 413;
+  if (error instanceof BodyTooLargeError || error instanceof PayloadTooLargeError) return 413;
   if (error instanceof QueueFullError || error instanceof PoolClosedError || error instanceof CrashLoopError) return 503;
   if (error instanceof JobTimeoutError || error instanceof QueueTimeoutError) return 504;
   if (error instanceof WorkerExitedError || error instanceof ProtocolError) return 502;
@@ -161,9 +171,11 @@ function pairs(raw: string[]): [string, string][] {
   return result;
 }
 
+/** 200 when unset; 1xx are refused (a final response is needed) as 500. */
 function statusOf(context: Context): number {
+  if (context.status === undefined) return 200;
   const status = Number(context.status);
-  return Number.isInteger(status) && status >= 100 && status <= 999 ? status : 200;
+  return Number.isInteger(status) && status >= 200 && status <= 999 ? status : 500;
 }
 
 /** The PHP side's [name, value] pairs as the flat list writeHead accepts; hop-by-hop headers are ours to set. */
@@ -173,7 +185,9 @@ function headersOf(context: Context): string[] {
   for (const pair of context.headers) {
     if (!Array.isArray(pair) || pair.length !== 2) continue;
     const [name, value] = pair.map(String);
-    if (HOP_BY_HOP.has(name.toLowerCase()) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n]/.test(value)) continue;
+    // Only what Node's writeHead accepts: a token name, a value of visible
+    // Latin-1 characters and tabs. Anything else is dropped, never thrown.
+    if (HOP_BY_HOP.has(name.toLowerCase()) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[^\t\x20-\x7e\x80-\xff]/.test(value)) continue;
     flat.push(name, value);
   }
   return flat;
