@@ -17,6 +17,7 @@ export type {
 } from '../types/native.js';
 
 import { native as binding } from './binding.js';
+import { signalName, signalNumber } from './signals.js';
 
 /** Closes an fd the addon owns; false when it was not owned (already closed). */
 export function closeFd(fd: number): boolean {
@@ -42,7 +43,6 @@ export function reapPidfd(pidfd: number) {
 /** The native Poller class: a uv_poll_t on any fd, on this thread's loop. */
 export const Poller = binding.Poller;
 
-import { signalName, signalNumber } from './signals.js';
 
 export { Master, PHP_RUNTIME_DIR } from './master.js';
 export type { MasterOptions, MasterInfo, MasterEvents, LogLine } from './master.js';

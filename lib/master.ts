@@ -83,6 +83,8 @@ export class Master extends EventEmitter<MasterEvents> {
   readonly #options: Required<Pick<MasterOptions, 'maxFrameSize' | 'keepLogLines'>>;
   readonly #logs: Map<number, string[]>;
   readonly #forks = new Map<number, Waiter<number>>();
+  /** fork() calls between the request and the answer. */
+  readonly #pendingForks = new Set<Promise<number>>();
   readonly #reaps = new Map<number, Waiter<WorkerExit>>();
   readonly #workers = new Set<Worker>();
   #nextForkId = 1;
@@ -265,10 +267,14 @@ export class Master extends EventEmitter<MasterEvents> {
     let pid: number;
     try {
       const forked = new Promise<number>((resolve, reject) => this.#forks.set(id, { resolve, reject }));
+      this.#pendingForks.add(forked);
+      void forked.catch(() => {}).finally(() => this.#pendingForks.delete(forked));
       this.#control.send({ type: 'fork', id }, [theirs]); // the channel closes `theirs` once sent
       pid = await withTimeout(forked, FORK_TIMEOUT_MS, () => {
+        const error = new ForkError(`the master did not answer fork request ${id} within ${FORK_TIMEOUT_MS} ms`);
+        this.#forks.get(id)?.reject(error); // settles `forked` too, so close() does not wait for it
         this.#forks.delete(id);
-        return new ForkError(`the master did not answer fork request ${id} within ${FORK_TIMEOUT_MS} ms`);
+        return error;
       });
     } catch (err) {
       native.closeFd(ours);
@@ -305,16 +311,13 @@ export class Master extends EventEmitter<MasterEvents> {
     this.#closing = true;
     // Forks already asked for are answered first, so their workers are
     // known (and killed below) rather than reaped behind Node's back.
-    if (this.#forks.size > 0) {
-      const answered = new Promise<void>((resolve) => {
-        const check = setInterval(() => {
-          if (this.#forks.size === 0) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 5);
-      });
-      await withTimeout(answered, timeout, () => new Error('fork answers')).catch(() => {});
+    if (this.#pendingForks.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#pendingForks]),
+        new Promise((resolve) => (timer = setTimeout(resolve, timeout))),
+      ]);
+      clearTimeout(timer);
     }
     if (!this.#control.closed && this.#child.exitCode === null && this.#child.signalCode === null) {
       try {
