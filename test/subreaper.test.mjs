@@ -2,6 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ProcessHandle, isChildSubreaper, reapPidfd, pidfdOpen, closeFd, setChildSubreaper } from 'php-zygote';
 import { killAll, parentPid, procState, spawnShell, until, within } from './helpers.mjs';
 
@@ -13,9 +16,16 @@ test.after.each(async () => {
 
 /** Starts `sh` that backgrounds `script`, prints its pid and exits at once: an orphan. */
 async function orphan(script) {
-  const { lines, exit } = await spawnShell(`sh -c '${script}' & echo $!`);
+  // The orphan runs `script` only once its first parent is gone and it
+  // was reparented (to Node, or to init without the subreaper): were it to
+  // exit first, that shell could reap it and the test would race.
+  const flag = join(mkdtempSync(join(tmpdir(), 'php-zygote-orphan-')), 'go');
+  const { child, lines, exit } = await spawnShell(`sh -c 'while [ ! -e ${flag} ]; do sleep 0.01; done; ${script}' & echo $!`);
   await within(exit, 5000, 'the intermediate shell to exit');
-  return Number(lines[0]);
+  const pid = Number(lines[0]);
+  await until(() => parentPid(pid) !== null && parentPid(pid) !== child.pid, 5000, 'the orphan to be reparented');
+  writeFileSync(flag, '');
+  return pid;
 }
 
 test('the subreaper flag can be set and cleared', () => {
@@ -54,7 +64,8 @@ test('an orphan killed by a signal is reported with the signal name', async () =
 test('an orphan that died before we looked is still reaped from its zombie', async () => {
   setChildSubreaper(true);
   const pid = await orphan('exit 5');
-  await until(() => procState(pid) === 'Z' && parentPid(pid) === process.pid, 5000, 'a zombie under Node');
+  assert.is(parentPid(pid), process.pid);
+  await until(() => procState(pid) === 'Z', 5000, 'a zombie under Node');
   const pidfd = pidfdOpen(pid);
   assert.equal(reapPidfd(pidfd), { pid, code: 5, signal: null, coreDumped: false });
   closeFd(pidfd);
