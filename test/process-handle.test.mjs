@@ -111,7 +111,7 @@ test('an exception thrown in an exit callback reaches uncaughtException instead 
       else process.exit(0);
     });
     const child = spawn('true');
-    const poller = new Poller(pidfdOpen(child.pid), () => { throw new Error('boom'); });
+    const poller = new Poller(pidfdOpen(child.pid), () => { poller.close(); throw new Error('boom'); });
     poller.start();`;
   const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 });
   assert.is(result.stdout.trim(), 'caught boom');
