@@ -470,17 +470,28 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     }
   }
 
-  /** Forks what is missing: `min`, or enough for the busy ones, the queue and `spare`. */
-  #maintain(): void {
-    if (this.#closed || this.#failure) return;
+  /**
+   * Workers not retiring (forks in progress not included), and how many
+   * are wanted: `min`, or enough for the busy ones, the queue and `spare`,
+   * up to `max`.
+   */
+  #capacity(): { live: number; wanted: number } {
     const { min, max, spare } = this.#settings;
-    let live = this.#starting;
+    let live = 0;
     let busy = 0;
     for (const slot of this.#slots) {
       if (slot.state !== 'retiring') live++;
       if (slot.state === 'busy') busy++;
     }
-    const wanted = Math.min(max, Math.max(min, busy + this.#queue.length + spare));
+    return { live, wanted: Math.min(max, Math.max(min, busy + this.#queue.length + spare)) };
+  }
+
+  /** Forks what is missing from what is wanted. */
+  #maintain(): void {
+    if (this.#closed || this.#failure) return;
+    const capacity = this.#capacity();
+    const live = capacity.live + this.#starting;
+    const { wanted } = capacity;
     if (live >= wanted) return;
     const wait = this.#backoffUntil - Date.now();
     if (wait > 0) {
@@ -495,11 +506,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
   #tick(): void {
     const now = Date.now();
-    const { min, max, spare, idleTimeout } = this.#settings;
+    const { idleTimeout } = this.#settings;
     // Idle workers above what is wanted go after idleTimeout, oldest first.
-    let live = [...this.#slots].filter((s) => s.state !== 'retiring').length;
-    const busy = [...this.#slots].filter((s) => s.state === 'busy').length;
-    const wanted = Math.min(max, Math.max(min, busy + this.#queue.length + spare));
+    const { live: liveNow, wanted } = this.#capacity();
+    let live = liveNow;
     for (const slot of [...this.#idle]) {
       if (live <= wanted) break;
       if (now - slot.lastUsed >= idleTimeout) {
