@@ -1,12 +1,37 @@
-export { native } from './binding.js';
-export { PhpZygoteError, UnsupportedPlatformError, HandleClosedError } from './errors.js';
-export { ProcessHandle } from './process-handle.js';
-export type { ExitInfo, ProcessHandleOptions } from './process-handle.js';
-export { socketPair, socketFromFd } from './socket-pair.js';
-export type { SocketPairOptions } from './socket-pair.js';
-export { sendFds, receiveFds, setPassCredentials } from './fd-passing.js';
-export { setChildSubreaper, isChildSubreaper } from './subreaper.js';
-export { signalNumber, signalName } from './signals.js';
+/**
+ * The public API of php-zygote, by layer (lowest first). This file only
+ * re-exports: each name lives in the file named for its concept.
+ */
+
+// Errors, each with a stable `code`.
+export {
+  PhpZygoteError,
+  UnsupportedPlatformError,
+  HandleClosedError,
+  ProtocolError,
+  MasterStartError,
+  MasterClosedError,
+  ForkError,
+  WorkerExitedError,
+  JobError,
+  PoolClosedError,
+  QueueFullError,
+  QueueTimeoutError,
+  JobTimeoutError,
+  AbortError,
+  CrashLoopError,
+  BodyTooLargeError,
+  PayloadTooLargeError,
+} from './errors.js';
+
+// native/: the addon and thin wrappers over its system calls.
+export { native } from './native/binding.js';
+export { closeFd, pidfdOpen, pidfdSendSignal, reapPidfd, Poller } from './native/pidfd.js';
+export { socketPair, socketFromFd } from './native/socket-pair.js';
+export type { SocketPairOptions } from './native/socket-pair.js';
+export { sendFds, receiveFds, setPassCredentials } from './native/fd-passing.js';
+export { setChildSubreaper, isChildSubreaper } from './native/subreaper.js';
+export { signalNumber, signalName } from './native/signals.js';
 export type {
   NativeBinding,
   NativeExitStatus,
@@ -16,52 +41,31 @@ export type {
   PollCallback,
 } from '../types/native.js';
 
-import { native as binding } from './binding.js';
-import { signalName, signalNumber } from './signals.js';
+// process/: processes that are not Node's children, watched and reaped.
+export { ProcessHandle } from './process/process-handle.js';
+export type { ExitInfo, ProcessHandleOptions } from './process/process-handle.js';
+export { readMemory, parseBytes } from './process/memory.js';
+export type { ProcessMemory } from './process/memory.js';
+export { startOrphanReaper, reapOrphans } from './process/orphan-reaper.js';
 
-/** Closes an fd the addon owns; false when it was not owned (already closed). */
-export function closeFd(fd: number): boolean {
-  return binding.closeFd(fd);
-}
+// protocol/: the frame codec and the master's control channel.
+export { FrameDecoder, encodeFrame, DEFAULT_MAX_FRAME_SIZE } from './protocol/frame.js';
+export type { Frame, Context } from './protocol/frame.js';
+export { ControlChannel } from './protocol/control-channel.js';
 
-/** pidfd_open(pid, PIDFD_NONBLOCK): an fd that pins the process. Owned by the addon. */
-export function pidfdOpen(pid: number): number {
-  return binding.pidfdOpen(pid);
-}
+// zygote/: one PHP master, its output, its workers.
+export { Master, PHP_RUNTIME_DIR } from './zygote/master.js';
+export type { MasterOptions, MasterInfo, MasterEvents, LogLine } from './zygote/master.js';
+export { OutputReader } from './zygote/output-reader.js';
+export type { OutputStream, LineListener } from './zygote/output-reader.js';
+export { Worker } from './zygote/worker.js';
+export type { JobResult, RunOptions, WorkerExit, WorkerEvents } from './zygote/worker.js';
 
-/** pidfd_send_signal: signals exactly the process the pidfd refers to. */
-export function pidfdSendSignal(pidfd: number, signal: NodeJS.Signals | number): void {
-  binding.pidfdSendSignal(pidfd, signalNumber(signal));
-}
+// pool/: WorkerPool, the main API.
+export { WorkerPool } from './pool/worker-pool.js';
+export type { WorkerPoolOptions, PoolRunOptions, PoolStats, WorkerStats, WorkerExitInfo, ExitReason, PoolEvents } from './pool/worker-pool.js';
+export type { WorkerCountRange } from './pool/pool-options.js';
 
-/** waitid(P_PIDFD, WEXITED | WNOHANG) for one child: its status, or null while it runs. */
-export function reapPidfd(pidfd: number) {
-  const status = binding.reapPidfd(pidfd);
-  return status === null ? null : { ...status, signal: signalName(status.signal) };
-}
-
-/** The native Poller class: a uv_poll_t on any fd, on this thread's loop. */
-export const Poller = binding.Poller;
-
-
-export { Master, PHP_RUNTIME_DIR } from './master.js';
-export type { MasterOptions, MasterInfo, MasterEvents, LogLine } from './master.js';
-export { Worker } from './worker.js';
-export type { JobResult, RunOptions, WorkerExit, WorkerEvents } from './worker.js';
-export { ProtocolError, MasterStartError, MasterClosedError, ForkError, WorkerExitedError, JobError } from './errors.js';
-export { FrameDecoder, encodeFrame, DEFAULT_MAX_FRAME_SIZE } from './frame.js';
-export type { Frame, Context } from './frame.js';
-export { ControlChannel } from './control-channel.js';
-export { OutputReader } from './output-reader.js';
-export type { OutputStream, LineListener } from './output-reader.js';
-export { WorkerPool } from './worker-pool.js';
-export type { WorkerPoolOptions, PoolRunOptions, PoolStats, WorkerStats, WorkerExitInfo, ExitReason, PoolEvents } from './worker-pool.js';
-export type { WorkerCountRange } from './pool-options.js';
-export { PoolClosedError, QueueFullError, QueueTimeoutError, JobTimeoutError, AbortError, CrashLoopError } from './errors.js';
-export { readMemory, parseBytes } from './memory.js';
-export type { ProcessMemory } from './memory.js';
-export { startOrphanReaper, reapOrphans } from './orphan-reaper.js';
+// http/: serving HTTP through a pool.
 export { createRequestHandler, statusFor } from './http/request-handler.js';
 export type { RequestHandler, RequestHandlerOptions } from './http/request-handler.js';
-export { BodyTooLargeError } from './errors.js';
-export { PayloadTooLargeError } from './errors.js';

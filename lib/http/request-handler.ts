@@ -20,8 +20,8 @@ import {
   QueueTimeoutError,
   WorkerExitedError,
 } from '../errors.js';
-import type { Context } from '../frame.js';
-import type { WorkerPool } from '../worker-pool.js';
+import type { Context } from '../protocol/frame.js';
+import type { WorkerPool } from '../pool/worker-pool.js';
 
 export interface RequestHandlerOptions {
   /** Largest request body accepted, bytes; larger gets 413. Default 16 MiB. */

@@ -5,8 +5,8 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { NativeBinding } from '../types/native.js';
-import { UnsupportedPlatformError } from './errors.js';
+import type { NativeBinding } from '../../types/native.js';
+import { UnsupportedPlatformError } from '../errors.js';
 
 const REQUIREMENT = 'php-zygote needs Linux 5.10+';
 
@@ -16,7 +16,7 @@ function load(): NativeBinding {
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-  const binding = nodeGypBuild(path.join(__dirname, '..', '..')) as NativeBinding;
+  const binding = nodeGypBuild(path.join(__dirname, '..', '..', '..')) as NativeBinding;
   checkKernel(binding);
   return binding;
 }

@@ -4,9 +4,9 @@
  */
 import * as http from 'node:http';
 import { parseArgs } from 'node:util';
-import { createRequestHandler } from './http/request-handler.js';
-import { parseBytes } from './memory.js';
-import { WorkerPool } from './worker-pool.js';
+import { createRequestHandler } from './request-handler.js';
+import { parseBytes } from '../process/memory.js';
+import { WorkerPool } from '../pool/worker-pool.js';
 
 const HELP = `Usage: php-zygote serve <app.php> [options]
 

@@ -7,7 +7,7 @@
  * hands out slices of the received chunk when a frame arrived in one piece
  * and copies each payload byte once otherwise.
  */
-import { ProtocolError } from './errors.js';
+import { ProtocolError } from '../errors.js';
 
 export const MAGIC = 0x5a;
 export const VERSION = 1;

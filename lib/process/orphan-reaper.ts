@@ -20,7 +20,7 @@
  * pidfd (waitid(P_PIDFD)), never with waitpid(-1).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { native } from './binding.js';
+import { native } from '../native/binding.js';
 import { ProcessHandle } from './process-handle.js';
 
 const TICK_MS = 1000;

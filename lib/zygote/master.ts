@@ -9,19 +9,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { native } from './binding.js';
-import { ControlChannel } from './control-channel.js';
-import { ForkError, MasterClosedError, MasterStartError, ProtocolError } from './errors.js';
-import { DEFAULT_MAX_FRAME_SIZE, VERSION, type Context } from './frame.js';
+import { native } from '../native/binding.js';
+import { ControlChannel } from '../protocol/control-channel.js';
+import { ForkError, MasterClosedError, MasterStartError, ProtocolError } from '../errors.js';
+import { DEFAULT_MAX_FRAME_SIZE, VERSION, type Context } from '../protocol/frame.js';
 import { OutputReader, type OutputStream } from './output-reader.js';
-import { ProcessHandle } from './process-handle.js';
-import { signalName } from './signals.js';
-import { socketFromFd } from './socket-pair.js';
+import { ProcessHandle } from '../process/process-handle.js';
+import { signalName } from '../native/signals.js';
+import { socketFromFd } from '../native/socket-pair.js';
 import { Worker, type WorkerExit } from './worker.js';
-import type { NativeBinding } from '../types/native.js';
+import type { NativeBinding } from '../../types/native.js';
 
 /** The PHP runtime shipped with this package (php/). */
-export const PHP_RUNTIME_DIR = path.resolve(__dirname, '..', '..', 'php');
+export const PHP_RUNTIME_DIR = path.resolve(__dirname, '..', '..', '..', 'php');
 
 export interface MasterOptions {
   /** The app script: boots the app, then calls \Zygote\Worker::serve($handler). */

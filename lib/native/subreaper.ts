@@ -7,7 +7,7 @@
  * The setting is per process, not inherited by children across fork.
  */
 import { native } from './binding.js';
-import type { NativeBinding } from '../types/native.js';
+import type { NativeBinding } from '../../types/native.js';
 
 export function setChildSubreaper(on: boolean, binding: NativeBinding = native): void {
   binding.setChildSubreaper(on);

@@ -4,7 +4,7 @@
  * copies and must close them itself once they are on their way.
  */
 import { native } from './binding.js';
-import type { NativeBinding, NativeReceived } from '../types/native.js';
+import type { NativeBinding, NativeReceived } from '../../types/native.js';
 
 /**
  * Sends `data` (at least one byte: a stream socket cannot carry fds

@@ -6,9 +6,9 @@
  */
 import type * as net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { JobError, PayloadTooLargeError, ProtocolError, WorkerExitedError } from './errors.js';
-import { FLAG_ERROR, FLAG_MORE, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from './frame.js';
-import type { ProcessHandle } from './process-handle.js';
+import { JobError, PayloadTooLargeError, ProtocolError, WorkerExitedError } from '../errors.js';
+import { FLAG_ERROR, FLAG_MORE, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from '../protocol/frame.js';
+import type { ProcessHandle } from '../process/process-handle.js';
 
 const DRAIN_TIMEOUT_MS = 1000;
 

@@ -8,10 +8,10 @@
  * Only its parent can collect its exit status, so for such a process
  * `exited` resolves with `reaped: false` and null code and signal.
  */
-import { native } from './binding.js';
-import { HandleClosedError } from './errors.js';
-import { signalName, signalNumber } from './signals.js';
-import type { NativeBinding, NativeExitStatus, NativePoller } from '../types/native.js';
+import { native } from '../native/binding.js';
+import { HandleClosedError } from '../errors.js';
+import { signalName, signalNumber } from '../native/signals.js';
+import type { NativeBinding, NativeExitStatus, NativePoller } from '../../types/native.js';
 
 export interface ExitInfo {
   pid: number;

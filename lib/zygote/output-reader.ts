@@ -6,8 +6,8 @@
  * attributed however the workers' writes interleave.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { native } from './binding.js';
-import type { NativeBinding, NativePoller } from '../types/native.js';
+import { native } from '../native/binding.js';
+import type { NativeBinding, NativePoller } from '../../types/native.js';
 
 /** A line longer than this is cut into pieces, so one writer cannot grow memory without bound. */
 const MAX_LINE = 64 * 1024;

@@ -4,8 +4,8 @@
  * constructor.
  */
 import { availableParallelism } from 'node:os';
-import { validateMasterOptions, type MasterOptions } from './master.js';
-import { parseBytes } from './memory.js';
+import { validateMasterOptions, type MasterOptions } from '../zygote/master.js';
+import { parseBytes } from '../process/memory.js';
 
 export interface WorkerCountRange {
   /** Workers kept even when idle (php-fpm pm.min_spare_servers / static size). Default 1. */

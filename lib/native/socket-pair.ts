@@ -5,7 +5,7 @@
  */
 import * as net from 'node:net';
 import { native } from './binding.js';
-import type { NativeBinding } from '../types/native.js';
+import type { NativeBinding } from '../../types/native.js';
 
 export interface SocketPairOptions {
   /** Open both ends O_NONBLOCK. net.Socket sets this itself; default false. */

@@ -4,10 +4,10 @@
  * send. Reads and writes are driven by one Poller on the loop.
  */
 import { EventEmitter } from 'node:events';
-import { native } from './binding.js';
-import { ProtocolError } from './errors.js';
+import { native } from '../native/binding.js';
+import { ProtocolError } from '../errors.js';
 import { FLAG_CONTROL, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from './frame.js';
-import type { NativeBinding, NativePoller } from '../types/native.js';
+import type { NativeBinding, NativePoller } from '../../types/native.js';
 
 interface Outgoing {
   data: Buffer;

@@ -19,14 +19,14 @@ import {
   PoolClosedError,
   QueueFullError,
   QueueTimeoutError,
-} from './errors.js';
-import type { Context } from './frame.js';
-import { Master, type LogLine } from './master.js';
-import { readMemory, type ProcessMemory } from './memory.js';
+} from '../errors.js';
+import type { Context } from '../protocol/frame.js';
+import { Master, type LogLine } from '../zygote/master.js';
+import { readMemory, type ProcessMemory } from '../process/memory.js';
 import { validatePoolOptions, type PoolSettings, type WorkerPoolOptions } from './pool-options.js';
-import { startOrphanReaper } from './orphan-reaper.js';
-import { setChildSubreaper } from './subreaper.js';
-import type { JobResult, Worker } from './worker.js';
+import { startOrphanReaper } from '../process/orphan-reaper.js';
+import { setChildSubreaper } from '../native/subreaper.js';
+import type { JobResult, Worker } from '../zygote/worker.js';
 
 export type { WorkerPoolOptions } from './pool-options.js';
 
