@@ -36,6 +36,17 @@ export class ProtocolError extends PhpZygoteError {
   }
 }
 
+/**
+ * A job's context cannot cross to PHP (docs/protocol.md, "Context"): Node
+ * refused it before sending, or the worker could not decode it and
+ * answered so. Only that job fails; the worker serves on.
+ */
+export class InvalidContextError extends PhpZygoteError {
+  constructor(why: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_CONTEXT', `the job's context cannot be sent to PHP: ${why}`, options);
+  }
+}
+
 /** The PHP master failed to start or boot the app. `logs` holds its last output lines. */
 export class MasterStartError extends PhpZygoteError {
   readonly logs: string[];
@@ -146,7 +157,7 @@ export class AbortError extends PhpZygoteError {
 /**
  * Workers or masters kept dying (crashLimit exits within crashWindow), so
  * the pool stopped forking instead of looping; like php-fpm's
- * emergency_restart_threshold. `lastExit` says how the last one ended.
+ * emergency_restart_threshold. `logs` holds the last one's output lines.
  */
 export class CrashLoopError extends PhpZygoteError {
   readonly logs: string[];

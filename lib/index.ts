@@ -9,6 +9,7 @@ export {
   UnsupportedPlatformError,
   HandleClosedError,
   ProtocolError,
+  InvalidContextError,
   MasterStartError,
   MasterClosedError,
   ForkError,
@@ -49,7 +50,7 @@ export type { ProcessMemory } from './process/memory.js';
 export { startOrphanReaper, reapOrphans } from './process/orphan-reaper.js';
 
 // protocol/: the frame codec and the master's control channel.
-export { FrameDecoder, encodeFrame, DEFAULT_MAX_FRAME_SIZE } from './protocol/frame.js';
+export { FrameDecoder, encodeFrame, encodeContext, DEFAULT_MAX_FRAME_SIZE } from './protocol/frame.js';
 export type { Frame, Context } from './protocol/frame.js';
 export { ControlChannel } from './protocol/control-channel.js';
 

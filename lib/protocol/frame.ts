@@ -7,7 +7,7 @@
  * hands out slices of the received chunk when a frame arrived in one piece
  * and copies each payload byte once otherwise.
  */
-import { ProtocolError } from '../errors.js';
+import { InvalidContextError, ProtocolError } from '../errors.js';
 
 export const MAGIC = 0x5a;
 export const VERSION = 1;
@@ -29,9 +29,41 @@ export interface Frame {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Header, context and body as separate buffers, ready for a corked write or sendmsg. */
-export function encodeFrame(id: number, flags: number, context: Context | undefined, body: Uint8Array | string = EMPTY): [Buffer, Buffer, Buffer] {
-  const json = context === undefined || Object.keys(context).length === 0 ? EMPTY : Buffer.from(JSON.stringify(context));
+/**
+ * A context as the JSON bytes PHP will decode, or an empty buffer for {}.
+ * Throws InvalidContextError for what cannot cross to PHP: values
+ * JSON.stringify refuses (BigInt, cycles, a throwing toJSON), a top level
+ * that is not an object, and strings holding a lone UTF-16 surrogate,
+ * which has no UTF-8 form: PHP's json_decode rejects its \\uXXXX escape.
+ * Refusing here fails that job alone, before it reaches a worker.
+ */
+export function encodeContext(context: Context | undefined): Buffer {
+  if (context === undefined) return EMPTY;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(context);
+  } catch (err) {
+    throw new InvalidContextError(`it cannot be encoded as JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (json === undefined || json.charCodeAt(0) !== 0x7b /* { */) throw new InvalidContextError('it must encode to a JSON object');
+  if (json.length === 2) return EMPTY;
+  // JSON.stringify writes \u escapes only for control characters and lone
+  // surrogates, so the cheap test rarely needs the exact one.
+  if (json.includes('\\ud') && LONE_SURROGATE.test(json)) {
+    throw new InvalidContextError('a string in it holds a lone UTF-16 surrogate, which has no UTF-8 form');
+  }
+  return Buffer.from(json);
+}
+
+/** A \\ud800-\\udfff escape whose backslash is not itself escaped. */
+const LONE_SURROGATE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+
+/**
+ * Header, context and body as separate buffers, ready for a corked write
+ * or sendmsg. `context` may be given already encoded (encodeContext).
+ */
+export function encodeFrame(id: number, flags: number, context: Context | Buffer | undefined, body: Uint8Array | string = EMPTY): [Buffer, Buffer, Buffer] {
+  const json = Buffer.isBuffer(context) ? context : encodeContext(context);
   const payload = typeof body === 'string' ? Buffer.from(body) : Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const header = Buffer.allocUnsafe(HEADER_SIZE);
   header[0] = MAGIC;

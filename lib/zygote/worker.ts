@@ -6,7 +6,7 @@
  */
 import type * as net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { JobError, PayloadTooLargeError, ProtocolError, WorkerExitedError } from '../errors.js';
+import { InvalidContextError, JobError, PayloadTooLargeError, ProtocolError, WorkerExitedError } from '../errors.js';
 import { FLAG_ERROR, FLAG_MORE, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from '../protocol/frame.js';
 import type { ProcessHandle } from '../process/process-handle.js';
 
@@ -137,7 +137,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#exit || this.#failure) {
       return Promise.reject(this.#failure ?? this.#exitError());
     }
-    const [header, context, payload] = encodeFrame(0, 0, options.context, body);
+    let header: Buffer, context: Buffer, payload: Buffer;
+    try {
+      [header, context, payload] = encodeFrame(0, 0, options.context, body);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (context.length + payload.length > this.#maxFrameSize) {
       // Refused here: sent, it would make the worker drop its channel.
       return Promise.reject(new PayloadTooLargeError(context.length + payload.length, this.#maxFrameSize));
@@ -201,7 +206,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     if (frame.flags & FLAG_ERROR) {
       this.#jobs.delete(frame.id);
-      job.reject(new JobError(frame.context));
+      // The worker could not decode the context it was sent: the job's
+      // fault, not the handler's.
+      const refused = frame.context.class === 'Zygote\\InvalidContextException';
+      job.reject(refused ? new InvalidContextError(String(frame.context.message)) : new JobError(frame.context));
     } else if (frame.flags & FLAG_MORE) {
       if (!job.onChunk) {
         job.chunks.push(frame.body);

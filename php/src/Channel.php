@@ -23,7 +23,9 @@ final class Channel
 
     /**
      * The next frame, or null when the peer closed the channel between
-     * frames. A close in the middle of a frame is a ProtocolException.
+     * frames. A close in the middle of a frame is a ProtocolException; a
+     * whole frame whose context cannot be decoded is an
+     * InvalidContextException, after which reading can go on.
      */
     public function read(): ?Frame
     {
@@ -32,8 +34,9 @@ final class Channel
             return null;
         }
         [$id, $flags, $contextLength, $bodyLength] = Frame::decodeHeader($header, $this->maxFrameSize);
-        $context = Frame::decodeContext($this->readExactly($contextLength, false));
-        return new Frame($id, $flags, $context, $this->readExactly($bodyLength, false));
+        $json = $this->readExactly($contextLength, false);
+        $body = $this->readExactly($bodyLength, false);
+        return new Frame($id, $flags, Frame::decodeContext($json, $id), $body);
     }
 
     /**
@@ -57,7 +60,7 @@ final class Channel
             $got = socket_recvmsg($this->socket, $message, $flags);
         } while ($got === false && socket_last_error($this->socket) === SOCKET_EINTR);
         if ($got === false) {
-            throw new ZygoteException('recvmsg failed: ' . socket_strerror(socket_last_error($this->socket)));
+            throw new ChannelException('recvmsg failed: ' . socket_strerror(socket_last_error($this->socket)));
         }
         if ($got === 0) {
             return null;
@@ -73,8 +76,9 @@ final class Channel
             $header .= $this->readExactly(Frame::HEADER_SIZE - strlen($header), false);
         }
         [$id, $flags, $contextLength, $bodyLength] = Frame::decodeHeader($header, $this->maxFrameSize);
-        $context = Frame::decodeContext($this->readExactly($contextLength, false));
-        return [new Frame($id, $flags, $context, $this->readExactly($bodyLength, false)), $fds];
+        $json = $this->readExactly($contextLength, false);
+        $body = $this->readExactly($bodyLength, false);
+        return [new Frame($id, $flags, Frame::decodeContext($json, $id), $body), $fds];
     }
 
     /**
@@ -125,7 +129,7 @@ final class Channel
                 if ($errno === SOCKET_EINTR) {
                     continue;
                 }
-                throw new ZygoteException('recv failed: ' . socket_strerror($errno));
+                throw new ChannelException('recv failed: ' . socket_strerror($errno));
             }
             if ($got === 0) {
                 if ($data === '' && $eofAllowed) {
@@ -152,7 +156,7 @@ final class Channel
                 if ($errno === SOCKET_EINTR) {
                     continue;
                 }
-                throw new ZygoteException('write failed: ' . socket_strerror($errno));
+                throw new ChannelException('write failed: ' . socket_strerror($errno));
             }
             $offset += $sent;
         }

@@ -30,6 +30,9 @@ final class Frame
     public const MORE = 4;
     private const KNOWN_FLAGS = self::CONTROL | self::ERROR | self::MORE;
 
+    /** Nesting allowed in a context, both ways: deeper than any real one, shallower than a stack overflow. */
+    public const MAX_DEPTH = 4096;
+
     /** @param array<string, mixed> $context */
     public function __construct(
         public readonly int $id,
@@ -56,7 +59,7 @@ final class Frame
             return '';
         }
         // As an object, so a map with keys 0..n is still sent as {"0": ...}.
-        return json_encode((object) $context, JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
+        return json_encode((object) $context, JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE, self::MAX_DEPTH);
     }
 
     /**
@@ -82,20 +85,25 @@ final class Frame
         return [$h['id'], $h['flags'], $h['context'], $h['body']];
     }
 
-    /** @return array<string, mixed> */
-    public static function decodeContext(string $json): array
+    /**
+     * Throws InvalidContextException, naming $jobId, for a context that is
+     * not a JSON object: the frame was read whole, so the caller decides
+     * whether that fails one job or the channel.
+     *
+     * @return array<string, mixed>
+     */
+    public static function decodeContext(string $json, int $jobId = 0): array
     {
         if ($json === '') {
             return [];
         }
         try {
-            // Deeper than any real context, shallower than a stack overflow.
-            $context = json_decode($json, true, 4096, JSON_THROW_ON_ERROR);
+            $context = json_decode($json, true, self::MAX_DEPTH, JSON_THROW_ON_ERROR);
         } catch (\JsonException $e) {
-            throw new ProtocolException('context is not valid JSON: ' . $e->getMessage(), 0, $e);
+            throw new InvalidContextException('context is not valid JSON: ' . $e->getMessage(), $jobId, $e);
         }
         if (!is_array($context) || ltrim($json)[0] !== '{') {
-            throw new ProtocolException('context must be a JSON object');
+            throw new InvalidContextException('context must be a JSON object', $jobId);
         }
         return $context;
     }

@@ -9,6 +9,6 @@ namespace Zygote;
  * was not sent, so the channel is still in step. In a handler it becomes
  * the job's error.
  */
-final class FrameTooLargeException extends \LengthException
+final class FrameTooLargeException extends ZygoteException
 {
 }

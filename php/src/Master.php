@@ -59,11 +59,13 @@ final class Master
                     default => throw new ProtocolException('unknown control message ' . json_encode($frame->context['type'] ?? null)),
                 };
             }
-        } catch (ProtocolException $e) {
+        } catch (ProtocolException|InvalidContextException $e) {
+            // Control frames come from Node alone: one that cannot be read
+            // means Node and this master are out of step for good.
             fwrite(STDERR, 'php-zygote master ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
             $this->killChildren();
             exit(Worker::EXIT_PROTOCOL_ERROR);
-        } catch (ZygoteException) {
+        } catch (ChannelException) {
             // The control socket broke: same as Node going away.
         }
         // End of file: Node is gone or done. No worker may outlive it.

@@ -6,9 +6,9 @@ namespace Zygote;
 
 /**
  * The peer broke the wire protocol (docs/protocol.md): bad magic, unknown
- * version or flags, oversized or truncated frame, context that is not a
- * JSON object. The channel it came from can no longer be trusted.
+ * version or flags, oversized or truncated frame. The channel it came from can no longer
+ * be trusted.
  */
-final class ProtocolException extends ZygoteException
+final class ProtocolException extends ChannelException
 {
 }

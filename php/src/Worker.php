@@ -41,7 +41,17 @@ final class Worker
         $channel = new Channel($socket, $maxFrameSize);
         try {
             $channel->control('ready', ['pid' => getmypid()]);
-            while (($frame = $channel->read()) !== null) {
+            while (true) {
+                try {
+                    $frame = $channel->read();
+                } catch (InvalidContextException $e) {
+                    // Nothing inside a job may end the worker: refuse that job.
+                    $channel->write($e->jobId, Frame::ERROR, self::describe($e), '');
+                    continue;
+                }
+                if ($frame === null) {
+                    break;
+                }
                 if ($frame->isControl()) {
                     continue; // no worker-side control messages in protocol 1
                 }
@@ -50,7 +60,7 @@ final class Worker
         } catch (ProtocolException $e) {
             fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
             exit(self::EXIT_PROTOCOL_ERROR);
-        } catch (ZygoteException $e) {
+        } catch (ChannelException $e) {
             // The channel broke (Node went away): nobody is left to answer.
             fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
             exit(0);
@@ -70,7 +80,7 @@ final class Worker
             } else {
                 throw new \TypeError('the handler returned ' . get_debug_type($result) . '; return a string or a Zygote\\Response');
             }
-        } catch (ZygoteException $e) {
+        } catch (ChannelException $e) {
             throw $e; // the channel itself broke: nobody to answer
         } catch (\Throwable $e) {
             // The handler threw, or its answer could not be sent as it was
