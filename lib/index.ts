@@ -47,7 +47,7 @@ export { ProcessHandle } from './process/process-handle.js';
 export type { ExitInfo, ProcessHandleOptions } from './process/process-handle.js';
 export { readMemory, parseBytes } from './process/memory.js';
 export type { ProcessMemory } from './process/memory.js';
-export { startOrphanReaper, reapOrphans } from './process/orphan-reaper.js';
+export { adoptOrphans, startOrphanReaper, reapOrphans } from './process/orphan-reaper.js';
 
 // protocol/: the frame codec and the master's control channel.
 export { FrameDecoder, encodeFrame, encodeContext, DEFAULT_MAX_FRAME_SIZE } from './protocol/frame.js';
@@ -64,7 +64,21 @@ export type { JobResult, RunOptions, WorkerExit, WorkerEvents } from './zygote/w
 
 // pool/: WorkerPool, the main API.
 export { WorkerPool } from './pool/worker-pool.js';
-export type { WorkerPoolOptions, PoolRunOptions, PoolStats, WorkerStats, WorkerExitInfo, ExitReason, PoolEvents } from './pool/worker-pool.js';
+export type {
+  WorkerPoolOptions,
+  PoolRunOptions,
+  PoolStats,
+  PoolState,
+  WorkerStats,
+  WorkerExitInfo,
+  ExitReason,
+  SlotState,
+  PoolEvents,
+  PoolInternals,
+  MasterFactory,
+  PoolMaster,
+  PoolWorker,
+} from './pool/worker-pool.js';
 export type { WorkerCountRange } from './pool/pool-options.js';
 
 // http/: serving HTTP through a pool.

@@ -43,6 +43,19 @@ export interface WorkerPoolOptions extends MasterOptions {
   crashLimit?: number;
   /** Window for crashLimit, ms. Default 60 s (php-fpm's emergency_restart_interval). */
   crashWindow?: number;
+  /**
+   * In a crash loop, how long the pool waits before it boots a fresh
+   * master and tries again, ms; doubled per failed recovery up to 5 min.
+   * Default 5 s.
+   */
+  recoveryDelay?: number;
+  /**
+   * Make Node a child subreaper and reap the orphans it adopts (workers
+   * of a master that died, processes the workers started). Process-wide,
+   * for the life of the process. Default true; without it such orphans
+   * go to PID 1 and a dead master's workers' exit status is lost.
+   */
+  adoptOrphans?: boolean;
   /** A fresh fork per job: the worker exits after one job (classic PHP request isolation). */
   isolated?: boolean;
   /** Period of the memory and idle checks, ms. Default 1 s. */
@@ -66,7 +79,8 @@ export interface PoolSettings {
   restartDelay: number;
   crashLimit: number;
   crashWindow: number;
-  isolated: boolean;
+  recoveryDelay: number;
+  adoptOrphans: boolean;
   tick: number;
   closeTimeout: number;
 }
@@ -82,6 +96,8 @@ export const DEFAULTS = Object.freeze({
   restartDelay: 100,
   crashLimit: 10,
   crashWindow: 60_000,
+  recoveryDelay: 5000,
+  adoptOrphans: true,
   isolated: false,
   tick: 1000,
   closeTimeout: 10_000,
@@ -123,6 +139,8 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   if (!isMs(o.restartDelay)) throw new TypeError('options.restartDelay must be a non-negative number of milliseconds');
   if (!Number.isInteger(o.crashLimit) || o.crashLimit < 1) throw new TypeError('options.crashLimit must be a positive integer');
   if (!isMs(o.crashWindow) || o.crashWindow === 0) throw new TypeError('options.crashWindow must be a positive number of milliseconds');
+  if (!isMs(o.recoveryDelay) || o.recoveryDelay === 0) throw new TypeError('options.recoveryDelay must be a positive number of milliseconds');
+  if (typeof o.adoptOrphans !== 'boolean') throw new TypeError('options.adoptOrphans must be a boolean');
   if (typeof o.isolated !== 'boolean') throw new TypeError('options.isolated must be a boolean');
   if (!isMs(o.tick) || o.tick < 10) throw new TypeError('options.tick must be at least 10 milliseconds');
   if (!isMs(o.closeTimeout)) throw new TypeError('options.closeTimeout must be a non-negative number of milliseconds');
@@ -145,7 +163,8 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     restartDelay: o.restartDelay,
     crashLimit: o.crashLimit,
     crashWindow: o.crashWindow,
-    isolated: o.isolated,
+    recoveryDelay: o.recoveryDelay,
+    adoptOrphans: o.adoptOrphans,
     tick: o.tick,
     closeTimeout: o.closeTimeout,
   };

@@ -5,6 +5,7 @@
  * worker; PSS divides shared pages among the processes sharing them, so
  * it is what a worker really costs. Limits default to PSS for that reason.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export interface ProcessMemory {
@@ -20,12 +21,27 @@ const FIELDS: Record<string, keyof ProcessMemory> = { 'Rss:': 'rss', 'Pss:': 'ps
 
 /** Null when the process is gone. */
 export async function readMemory(pid: number): Promise<ProcessMemory | null> {
-  let text: string;
   try {
-    text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return parseRollup(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8'));
   } catch {
     return null;
   }
+}
+
+/**
+ * Like readMemory, on the calling thread: for the check after each job,
+ * where a thread-pool round trip would cost more than the read itself
+ * and leave the worker in limbo (neither busy nor free) meanwhile.
+ */
+export function readMemorySync(pid: number): ProcessMemory | null {
+  try {
+    return parseRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function parseRollup(text: string): ProcessMemory {
   const memory: ProcessMemory = { rss: 0, pss: 0, privateDirty: 0 };
   for (const line of text.split('\n')) {
     const [name, kb] = line.split(/\s+/);

@@ -21,12 +21,24 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from '../native/binding.js';
+import { setChildSubreaper } from '../native/subreaper.js';
 import { ProcessHandle } from './process-handle.js';
 
 const TICK_MS = 1000;
 const LIBUV_GRACE_MS = 30_000;
 
 let timer: NodeJS.Timeout | null = null;
+
+/**
+ * Makes Node a child subreaper (orphans below it reparent to Node rather
+ * than PID 1) and starts the orphan reaper. Process-wide and for good:
+ * WorkerPool calls it unless told not to (adoptOrphans: false).
+ */
+export function adoptOrphans(): void {
+  setChildSubreaper(true);
+  startOrphanReaper();
+}
+
 /** Zombie children seen on the last scan, with when each was first seen. */
 let suspects = new Map<number, number>();
 /** Starts the process-wide reaper (idempotent). It never keeps Node alive. */

@@ -11,6 +11,13 @@ import { FLAG_ERROR, FLAG_MORE, FrameDecoder, encodeFrame, isControl, type Conte
 import type { ProcessHandle } from '../process/process-handle.js';
 
 const DRAIN_TIMEOUT_MS = 1000;
+/**
+ * A channel that ends mid-frame is a protocol error only if the worker
+ * lives on; a worker that was killed (SIGKILL, OOM) while writing shows
+ * its exit on the pidfd after the kernel tore down its memory, ~35 us per
+ * MB after the end of file: this covers workers of several GB.
+ */
+const TRUNCATION_GRACE_MS = 500;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -24,7 +31,8 @@ export interface JobResult {
 }
 
 export interface RunOptions {
-  context?: Context;
+  /** The job's context, or its bytes from encodeContext() (the pool encodes once, before queueing). */
+  context?: Context | Buffer;
   /**
    * Receives the parts of a streamed response ($job->write()) as they
    * arrive. Returning a promise applies backpressure: the worker's channel
@@ -76,6 +84,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #settleReady!: { resolve: () => void; reject: (err: Error) => void };
   #exit: WorkerExit | null = null;
   #failure: Error | null = null;
+  /** The channel ended in the middle of a frame; the exit status says why. */
+  #truncated = false;
 
   /** @internal Made by Master.fork(). */
   constructor(pid: number, socket: net.Socket, process: ProcessHandle, reaper: Reaper, lastLogs: () => string[], maxFrameSize: number) {
@@ -95,7 +105,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     socket.on('error', () => {}); // the exit below reports what matters
     const drained = new Promise<void>((resolve) => {
       socket.once('close', () => {
-        if (this.#decoder.midFrame && !this.#failure && !this.#exit) this.#fail(new ProtocolError(`worker ${pid} closed its channel in the middle of a frame`));
+        if (this.#decoder.midFrame && !this.#failure && !this.#exit) this.#onTruncated();
         resolve();
       });
     });
@@ -114,9 +124,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
       });
   }
 
-  /** The worker has exited (and was reaped). */
+  /** The worker has exited and was reaped; `exited` has resolved. */
   get hasExited(): boolean {
     return this.#exit !== null;
+  }
+
+  /**
+   * Its exit was seen on the pidfd: a job sent now could not run. True
+   * before `hasExited`, which also waits for the reap and the channel's
+   * last bytes.
+   */
+  get exitSeen(): boolean {
+    return this.#exit !== null || this.#process.hasExited;
   }
 
   /** Jobs sent and not yet answered. */
@@ -259,8 +278,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('protocol-error', error);
   }
 
-  #exitError(): WorkerExitedError {
+  /**
+   * The channel ended mid-frame. A worker killed while writing is a
+   * WorkerExitedError with its signal, decided by its exit status in
+   * #exitError; one still alive after the grace broke the protocol.
+   */
+  #onTruncated(): void {
+    this.#truncated = true;
+    const timer = setTimeout(() => {
+      if (!this.#process.hasExited) this.#fail(new ProtocolError(`worker ${this.pid} closed its channel in the middle of a frame`));
+    }, TRUNCATION_GRACE_MS);
+    void this.#process.exited.finally(() => clearTimeout(timer)).catch(() => {});
+  }
+
+  #exitError(): Error {
     const exit = this.#exit ?? { pid: this.pid, code: null, signal: null };
+    if (this.#truncated && exit.code === 0) {
+      return new ProtocolError(`worker ${this.pid} exited 0 in the middle of writing a frame`);
+    }
     return new WorkerExitedError(this.pid, exit.code, exit.signal, this.#lastLogs());
   }
 

@@ -1,0 +1,479 @@
+/**
+ * The pool's engine behind the WorkerPool facade: its life cycle, the
+ * scheduling of jobs onto workers (FIFO queue, least recently used idle
+ * worker first), scaling between min and max, the limits (maxJobs,
+ * maxMemory, execTimeout, idle timeout), reload and close. Crash
+ * accounting is the Supervisor's, waiting jobs the JobQueue's, masters
+ * the Masters', one worker's state its Slot's.
+ *
+ *   starting → running ⇄ crash-loop
+ *        └──────┴──────────┴→ closing → closed
+ *
+ * Every count stats() shows changes in the same synchronous step as the
+ * state it counts, and before a job's promise settles, so a caller never
+ * sees a finished job still running.
+ */
+import { AbortError, JobTimeoutError, MasterClosedError, MasterStartError, PoolClosedError, type CrashLoopError } from '../errors.js';
+import { readMemory, readMemorySync, type ProcessMemory } from '../process/memory.js';
+import { encodeContext, type Context } from '../protocol/frame.js';
+import type { LogLine } from '../zygote/master.js';
+import type { JobResult, WorkerExit } from '../zygote/worker.js';
+import { Job, JobQueue, type PoolRunOptions } from './job-queue.js';
+import type { MasterFactory, PoolMaster } from './master-factory.js';
+import { Masters } from './masters.js';
+import type { PoolSettings } from './pool-options.js';
+import { Slot, type ExitReason, type SlotState } from './slot.js';
+import { Supervisor } from './supervisor.js';
+
+export type PoolState = 'starting' | 'running' | 'crash-loop' | 'closing' | 'closed';
+
+export interface WorkerExitInfo {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  reason: ExitReason;
+  /** Jobs the worker ran. */
+  jobs: number;
+}
+
+export interface WorkerStats {
+  pid: number;
+  state: SlotState;
+  jobs: number;
+  /** Last measured memory, or null before the first measurement. */
+  memory: ProcessMemory | null;
+  startedAt: number;
+}
+
+export interface PoolStats {
+  /** The pool's life cycle: starting, running, crash-loop, closing, closed. */
+  state: PoolState;
+  workers: { total: number; starting: number; idle: number; busy: number; retiring: number };
+  jobs: { done: number; failed: number; running: number; queued: number };
+  masters: number;
+  list: WorkerStats[];
+}
+
+export interface EngineEvents {
+  exit(info: WorkerExitInfo): void;
+  log(line: LogLine): void;
+  /** A crash loop began (CrashLoopError), or a recovery's master failed to boot (MasterStartError). */
+  error(error: Error): void;
+}
+
+export class PoolEngine {
+  readonly ready: Promise<void>;
+  readonly #settings: PoolSettings;
+  readonly #events: EngineEvents;
+  readonly #masters: Masters;
+  readonly #supervisor: Supervisor;
+  readonly #queue: JobQueue;
+  readonly #slots = new Set<Slot>();
+  /** Idle slots, least recently used first. */
+  #idle: Slot[] = [];
+  /** Forks in flight, from the request (or the master's boot) to a ready slot. */
+  readonly #forks = new Set<Promise<void>>();
+  #state: PoolState = 'starting';
+  #reloading: Promise<void> = Promise.resolve();
+  #maintainTimer: NodeJS.Timeout | null = null;
+  #recoveryTimer: NodeJS.Timeout | null = null;
+  readonly #ticker: NodeJS.Timeout;
+  #done = 0;
+  #failed = 0;
+  #running = 0;
+
+  constructor(settings: PoolSettings, factory: MasterFactory, events: EngineEvents) {
+    this.#settings = settings;
+    this.#events = events;
+    this.#supervisor = new Supervisor(settings);
+    this.#queue = new JobQueue(settings.maxQueue, settings.queueTimeout, (job, error) => this.#settle(job, error));
+    this.#masters = new Masters(factory, settings.master, {
+      log: (line) => events.log(line),
+      bootFailed: (error) => this.#crash(error instanceof MasterStartError ? error.logs : []),
+      booted: () => this.#retireOrphans(),
+      currentDied: (master) => this.#onMasterDied(master),
+    });
+    this.#ticker = setInterval(() => this.#tick(), settings.tick);
+    this.#ticker.unref();
+    this.ready = this.#start();
+    this.ready.catch(() => {});
+  }
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  /** Queues a job; rejects at once when the pool cannot take it. */
+  submit(body: Uint8Array | string, options: PoolRunOptions): Promise<JobResult> {
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new PoolClosedError());
+    if (this.#state === 'crash-loop') return Promise.reject(this.#supervisor.crashLoop as CrashLoopError);
+    let job: Job;
+    try {
+      job = new Job(body, encodeContext(options.context), options);
+      this.#queue.admit(this.#idle.length);
+    } catch (err) {
+      return Promise.reject(err as Error); // InvalidContextError, QueueFullError
+    }
+    job.onAbort(() => this.#abort(job));
+    this.#queue.push(job);
+    this.#dispatch();
+    return job.promise;
+  }
+
+  reload(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new PoolClosedError());
+    // One reload at a time: a second call waits for the first, then runs.
+    const current = this.#reloading.catch(() => {}).then(() => this.#reload());
+    this.#reloading = current;
+    return current;
+  }
+
+  #closing: Promise<void> | null = null;
+
+  close(timeout: number): Promise<void> {
+    this.#closing ??= this.#close(timeout);
+    return this.#closing;
+  }
+
+  stats(): PoolStats {
+    const list: WorkerStats[] = [...this.#slots].map((s) => ({ pid: s.worker.pid, state: s.state, jobs: s.jobs, memory: s.memory, startedAt: s.startedAt }));
+    const count = (state: SlotState) => list.filter((w) => w.state === state).length;
+    return {
+      state: this.#state,
+      workers: { total: list.length + this.#forks.size, starting: this.#forks.size, idle: count('idle'), busy: count('busy'), retiring: count('retiring') },
+      jobs: { done: this.#done, failed: this.#failed, running: this.#running, queued: this.#queue.length },
+      masters: this.#masters.count,
+      list,
+    };
+  }
+
+  get #stopping(): boolean {
+    return this.#state === 'closing' || this.#state === 'closed';
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#masters.get();
+      await Promise.all(Array.from({ length: this.#settings.min }, () => this.#spawn()));
+      if (this.#state === 'crash-loop') throw this.#supervisor.crashLoop;
+      if (this.#stopping) throw new PoolClosedError('the worker pool closed before it was ready');
+    } finally {
+      if (this.#state === 'starting') this.#state = 'running';
+    }
+  }
+
+  /** Forks one worker and adds it as a slot; resolves when that is done or failed. */
+  #spawn(): Promise<void> {
+    const fork = (async () => {
+      try {
+        const master = await this.#masters.get();
+        const worker = await master.fork();
+        const slot = new Slot(worker, master);
+        this.#slots.add(slot);
+        void worker.exited.then((exit) => this.#onExit(slot, exit));
+        worker.on('protocol-error', () => slot.kill('protocol'));
+        this.#release(slot);
+      } catch (err) {
+        // A failed boot was counted where it failed; a fork lost to a dying
+        // master is that master's crash, counted once where it exited.
+        if (this.#stopping || err instanceof MasterClosedError || err instanceof MasterStartError || err instanceof PoolClosedError) return;
+        this.#crash((err as { logs?: string[] }).logs ?? []);
+      }
+    })();
+    this.#forks.add(fork);
+    void fork.finally(() => {
+      this.#forks.delete(fork);
+      this.#maintain();
+    });
+    return fork;
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0 && this.#idle.length > 0) {
+      const slot = this.#idle.shift() as Slot;
+      // Its exit was seen (the reap is on its way): a job sent there would
+      // fail without having run.
+      if (slot.worker.exitSeen) {
+        slot.exitSeen();
+        continue;
+      }
+      this.#execute(slot, this.#queue.shift() as Job);
+    }
+    this.#maintain();
+  }
+
+  #execute(slot: Slot, job: Job): void {
+    slot.occupy();
+    job.slot = slot;
+    this.#running++;
+    const timeout = job.options.timeout ?? this.#settings.execTimeout;
+    if (timeout > 0) {
+      job.after(timeout, () => {
+        slot.kill('execTimeout');
+        this.#settle(job, new JobTimeoutError(timeout, slot.worker.pid));
+      });
+    }
+    const onChunk = job.options.onChunk;
+    // If the caller's callback fails, the job fails with its error. PHP is
+    // still running the job, which nobody wants now: like an abort, the
+    // worker goes.
+    const guarded = onChunk && ((chunk: Buffer, context: Context) => {
+      try {
+        const pending = onChunk(chunk, context);
+        if (pending && typeof pending.then === 'function') {
+          return pending.catch((err: unknown) => {
+            slot.kill('aborted');
+            throw err;
+          });
+        }
+        return pending;
+      } catch (err) {
+        slot.kill('aborted');
+        throw err;
+      }
+    });
+    slot.worker.run(job.body, { context: job.context, onChunk: guarded }).then(
+      (result) => this.#finish(slot, job, null, result),
+      (error: Error) => this.#finish(slot, job, error),
+    );
+  }
+
+  /** The worker answered (or died): the slot is free before the job settles. */
+  #finish(slot: Slot, job: Job, error: Error | null, result?: JobResult): void {
+    this.#detach(job);
+    this.#release(slot);
+    this.#settle(job, error, result);
+  }
+
+  /** The job no longer occupies its slot (answered, timed out or aborted). */
+  #detach(job: Job): void {
+    if (job.slot === null) return;
+    job.slot = null;
+    this.#running--;
+  }
+
+  #settle(job: Job, error: Error | null, result?: JobResult): void {
+    if (job.settled) return;
+    this.#detach(job);
+    if (error) {
+      this.#failed++;
+    } else {
+      this.#done++;
+      // A worker that answers is healthy: the restart back-off starts over.
+      // (Not on fork: a worker that dies at every first job must back off.)
+      this.#supervisor.recordSuccess();
+    }
+    job.settle(error, result);
+  }
+
+  #abort(job: Job): void {
+    if (this.#queue.abort(job)) return;
+    const slot = job.slot;
+    if (!slot) return;
+    slot.kill('aborted');
+    this.#settle(job, new AbortError(job.options.signal?.reason));
+  }
+
+  /** A slot is free again: it goes if it must, else it waits for the next job. */
+  #release(slot: Slot): void {
+    if (slot.state === 'retiring') return;
+    if (slot.worker.exitSeen) return slot.exitSeen();
+    if (this.#stopping) return this.#retire(slot, 'close');
+    const { maxJobs, maxMemory } = this.#settings;
+    if (maxJobs > 0 && slot.jobs >= maxJobs) slot.markForRetirement('maxJobs');
+    if (maxMemory > 0 && slot.reason === null) this.#checkMemory(slot, readMemorySync(slot.worker.pid));
+    const current = this.#masters.current;
+    if (current !== null && slot.master !== current) slot.markForRetirement(slot.master.alive ? 'reload' : 'orphaned');
+    if (slot.reason !== null) return this.#retire(slot, slot.reason);
+    slot.free();
+    this.#idle.push(slot);
+    this.#dispatch();
+  }
+
+  #retire(slot: Slot, reason: ExitReason): void {
+    slot.retire(reason);
+    this.#idle = this.#idle.filter((s) => s !== slot);
+    this.#maintain();
+  }
+
+  #checkMemory(slot: Slot, memory: ProcessMemory | null): void {
+    if (!memory) return;
+    slot.memory = memory;
+    if (memory[this.#settings.memoryMetric] > this.#settings.maxMemory) slot.markForRetirement('maxMemory');
+  }
+
+  #onExit(slot: Slot, exit: WorkerExit): void {
+    this.#slots.delete(slot);
+    this.#idle = this.#idle.filter((s) => s !== slot);
+    const reason: ExitReason = slot.reason ?? (this.#stopping ? 'close' : 'crashed');
+    // A worker that died on its own, or broke the protocol, is a crash;
+    // one the pool retired or killed for a limit is not.
+    if (reason === 'crashed' || reason === 'protocol') this.#crash(slot.master.lastLogs(slot.worker.pid));
+    this.#events.exit({ pid: slot.worker.pid, code: exit.code, signal: exit.signal, reason, jobs: slot.jobs });
+    this.#maintain();
+  }
+
+  #onMasterDied(master: PoolMaster): void {
+    this.#crash(master.lastLogs(master.pid));
+    // Orphaned workers go on serving (their channels are ours, not the
+    // master's) and are replaced after their current job by workers of a
+    // new master, booted now so no job waits for it.
+    if (this.#state === 'running' || this.#state === 'starting') this.#masters.get().catch(() => {});
+    this.#maintain();
+  }
+
+  /** Idle workers of a master that died are replaced now that a new one booted; busy ones after their job. */
+  #retireOrphans(): void {
+    for (const slot of [...this.#idle]) if (!slot.master.alive) this.#retire(slot, 'orphaned');
+  }
+
+  #crash(logs: string[]): void {
+    if (this.#stopping) return;
+    const loop = this.#supervisor.recordCrash(logs);
+    if (!loop) return;
+    this.#state = 'crash-loop';
+    this.#queue.drain(loop);
+    this.#events.error(loop);
+    this.#scheduleRecovery();
+  }
+
+  #scheduleRecovery(): void {
+    if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer);
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recoveryTimer = null;
+      void this.#recover();
+    }, this.#supervisor.recoveryDelay());
+    // A server keeps Node alive with its socket; a pool in a crash loop alone must not.
+    this.#recoveryTimer.unref();
+  }
+
+  /** After the crash-loop delay: a fresh master, and forking resumes; if it cannot boot, try again later. */
+  async #recover(): Promise<void> {
+    if (this.#state !== 'crash-loop') return;
+    let next: PoolMaster;
+    try {
+      next = await this.#masters.boot();
+    } catch (err) {
+      if (this.#state !== 'crash-loop') return;
+      this.#supervisor.recoveryFailed();
+      this.#events.error(err as Error);
+      this.#scheduleRecovery();
+      return;
+    }
+    if (this.#state !== 'crash-loop') return;
+    this.#switchTo(next);
+  }
+
+  async #reload(): Promise<void> {
+    if (this.#stopping) throw new PoolClosedError();
+    const previous = this.#masters.others().concat(this.#masters.current ?? []);
+    const next = await this.#masters.boot();
+    const old = this.#switchTo(next);
+    // Replacements first, so capacity never drops during the switch.
+    await Promise.allSettled(old.map(() => this.#spawn()));
+    for (const slot of old) {
+      if (slot.state === 'idle') this.#retire(slot, 'reload');
+      else slot.markForRetirement('reload');
+    }
+    this.#maintain();
+    await Promise.all(old.map((s) => s.worker.exited));
+    await Promise.all(previous.filter((m) => m !== next).map((m) => this.#masters.close(m)));
+  }
+
+  /**
+   * A good boot ends a crash loop (reload() is how a fixed app comes
+   * back): forking resumes. Returns the slots of older masters, which
+   * leave after their current job.
+   */
+  #switchTo(next: PoolMaster): Slot[] {
+    this.#supervisor.recover();
+    if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer);
+    this.#recoveryTimer = null;
+    if (this.#state === 'crash-loop') this.#state = 'running';
+    const old = [...this.#slots].filter((s) => s.master !== next && s.state !== 'retiring');
+    for (const slot of old) {
+      if (slot.state === 'idle') this.#retire(slot, slot.master.alive ? 'reload' : 'orphaned');
+      else slot.markForRetirement(slot.master.alive ? 'reload' : 'orphaned');
+    }
+    this.#maintain();
+    return old;
+  }
+
+  /**
+   * Workers not retiring, and how many are wanted: `min`, or enough for
+   * the busy ones, the queue and `spare`, up to `max`.
+   */
+  #capacity(): { live: number; wanted: number } {
+    const { min, max, spare } = this.#settings;
+    let live = 0;
+    let busy = 0;
+    for (const slot of this.#slots) {
+      if (slot.state !== 'retiring') live++;
+      if (slot.state === 'busy') busy++;
+    }
+    return { live, wanted: Math.min(max, Math.max(min, busy + this.#queue.length + spare)) };
+  }
+
+  /** Forks what is missing from what is wanted, once the back-off allows. */
+  #maintain(): void {
+    if (this.#state === 'crash-loop' || this.#stopping) return;
+    const { live, wanted } = this.#capacity();
+    const missing = wanted - live - this.#forks.size;
+    if (missing <= 0) return;
+    const wait = this.#supervisor.backoff;
+    if (wait > 0) {
+      this.#maintainTimer ??= setTimeout(() => {
+        this.#maintainTimer = null;
+        this.#maintain();
+      }, wait);
+      return;
+    }
+    for (let i = 0; i < missing; i++) void this.#spawn();
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    // Idle workers above what is wanted go after idleTimeout, oldest first.
+    const { live: liveNow, wanted } = this.#capacity();
+    let live = liveNow;
+    for (const slot of [...this.#idle]) {
+      if (live <= wanted) break;
+      if (now - slot.lastUsed >= this.#settings.idleTimeout) {
+        this.#retire(slot, 'idle');
+        live--;
+      }
+    }
+    if (this.#settings.maxMemory > 0) {
+      for (const slot of this.#slots) {
+        if (slot.state === 'retiring') continue;
+        void readMemory(slot.worker.pid).then((memory) => {
+          this.#checkMemory(slot, memory);
+          if (slot.reason === 'maxMemory' && slot.state === 'idle') this.#retire(slot, 'maxMemory');
+        });
+      }
+    }
+  }
+
+  async #close(timeout: number): Promise<void> {
+    this.#state = 'closing';
+    clearInterval(this.#ticker);
+    if (this.#maintainTimer) clearTimeout(this.#maintainTimer);
+    if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer);
+    this.#queue.drain(new PoolClosedError('the worker pool closed before the job ran'));
+    await this.#masters.settled();
+    for (const slot of [...this.#idle]) this.#retire(slot, 'close');
+    const killer = setTimeout(() => {
+      for (const slot of this.#slots) slot.kill('close');
+    }, timeout);
+    // Forks in flight become slots that retire at once (#release), so
+    // wait for them first, then for every exit.
+    await Promise.allSettled([...this.#forks]);
+    await Promise.all([...this.#slots].map((s) => s.worker.exited));
+    clearTimeout(killer);
+    // A reload in progress ends once its old workers are gone (above);
+    // only then is every master it booted known.
+    await this.#reloading.catch(() => {});
+    await this.#masters.closeAll();
+    this.#state = 'closed';
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * One worker in the pool, with one state. A slot exists from the moment
+ * its worker is ready until its exit; forks still in flight are not slots.
+ *
+ *   idle ⇄ busy → retiring → (exit: the pool forgets the slot)
+ *
+ * Why a slot leaves is one fact, `reason`: the first reason to retire it
+ * wins (a worker marked for reload that then exceeds maxMemory is still
+ * leaving for the reload), except that the first kill names what the
+ * worker died of.
+ */
+import type { ProcessMemory } from '../process/memory.js';
+import type { PoolMaster, PoolWorker } from './master-factory.js';
+
+export type SlotState = 'idle' | 'busy' | 'retiring';
+
+/** Why a worker left the pool. */
+export type ExitReason =
+  | 'maxJobs'
+  | 'maxMemory'
+  | 'execTimeout'
+  | 'aborted'
+  | 'idle'
+  | 'reload'
+  | 'close'
+  /** It broke the wire protocol and was killed. */
+  | 'protocol'
+  /** Its master died; it served on and was replaced by a worker of the new master. */
+  | 'orphaned'
+  | 'crashed';
+
+export class Slot {
+  readonly worker: PoolWorker;
+  readonly master: PoolMaster;
+  readonly startedAt = Date.now();
+  #state: SlotState = 'idle';
+  #reason: ExitReason | null = null;
+  #killed = false;
+  jobs = 0;
+  lastUsed = Date.now();
+  /** Last measured memory, or null before the first measurement. */
+  memory: ProcessMemory | null = null;
+
+  constructor(worker: PoolWorker, master: PoolMaster) {
+    this.worker = worker;
+    this.master = master;
+  }
+
+  get state(): SlotState {
+    return this.#state;
+  }
+
+  /** Why it leaves, once that is decided; null while it serves on. */
+  get reason(): ExitReason | null {
+    return this.#reason;
+  }
+
+  /** Takes a job. */
+  occupy(): void {
+    this.#state = 'busy';
+    this.jobs++;
+  }
+
+  /** Back to idle after a job. */
+  free(): void {
+    this.#state = 'idle';
+    this.lastUsed = Date.now();
+  }
+
+  /** Leaves after its current job (or at once when idle: see retire). */
+  markForRetirement(reason: ExitReason): void {
+    this.#reason ??= reason;
+  }
+
+  /** Leaves now, gracefully: its channel ends, it finishes what it has and exits 0. */
+  retire(reason: ExitReason): void {
+    if (this.#state === 'retiring') return;
+    this.#reason ??= reason;
+    this.#state = 'retiring';
+    void this.worker.close();
+  }
+
+  /** Its exit was seen: it is leaving, on its own (its reason, if any, stays). */
+  exitSeen(): void {
+    this.#state = 'retiring';
+  }
+
+  /** Leaves now, by SIGKILL through its pidfd (never a recycled pid). */
+  kill(reason: ExitReason): void {
+    if (this.#killed) return;
+    this.#killed = true;
+    this.#reason = reason;
+    this.#state = 'retiring';
+    this.worker.kill('SIGKILL');
+  }
+}
