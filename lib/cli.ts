@@ -26,7 +26,7 @@ Options:
   --max-body <size>     largest request body, e.g. 16M (default 16M); 413 above
   --max-queue <n>       requests allowed to wait; 503 with Retry-After above
   --ini <key=value>     a php.ini setting, repeatable
-  --php <path>          PHP binary (default php)
+  --php <path>          PHP CLI binary (default php; not php-fpm or php-cgi)
   -h, --help            this help
 
 Worker output goes to stderr, each line prefixed with the worker pid.
