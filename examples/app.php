@@ -4,6 +4,10 @@
 // runs in the forked workers.
 declare(strict_types=1);
 
+// Node prepends the runtime anyway; requiring it too lets `php app.php`
+// say how to start this app instead of failing on an unknown class.
+require_once __DIR__ . '/../php/autoload.php';
+
 use Zygote\Http\Request;
 use Zygote\Http\Response;
 use Zygote\Http\ResponseStream;

@@ -3,6 +3,16 @@
 // (php -d auto_prepend_file=.../php/autoload.php app.php). Apps can also
 // require it themselves: require getenv('PHP_ZYGOTE_RUNTIME') . '/autoload.php';
 // It checks the PHP build, then autoloads the Zygote\ classes.
+//
+// An app that requires it runs without Node too: `php app.php` then reaches
+// Worker::serve(), which says how to start the app, instead of dying on
+// `Class "Zygote\Worker" not found`. Under Node it was prepended already,
+// so a second load (a plain require, or another path to this file) must
+// not register the autoloader twice.
+if (defined('PHP_ZYGOTE_AUTOLOAD')) {
+    return;
+}
+define('PHP_ZYGOTE_AUTOLOAD', __FILE__);
 
 require_once __DIR__ . '/preflight.php';
 

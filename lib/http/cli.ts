@@ -6,7 +6,8 @@ import * as http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createRequestHandler } from './request-handler.js';
 import { parseBytes } from '../process/memory.js';
-import { WorkerPool } from '../pool/worker-pool.js';
+import { validatePoolOptions } from '../pool/pool-options.js';
+import { WorkerPool, type WorkerPoolOptions } from '../pool/worker-pool.js';
 
 const HELP = `Usage: php-zygote serve <app.php> [options]
 
@@ -25,7 +26,7 @@ Options:
   --max-body <size>     largest request body, e.g. 16M (default 16M); 413 above
   --max-queue <n>       requests allowed to wait; 503 with Retry-After above
   --ini <key=value>     a php.ini setting, repeatable
-  --php <path>          PHP binary (default php)
+  --php <path>          PHP CLI binary (default php; not php-fpm or php-cgi)
   -h, --help            this help
 
 Worker output goes to stderr, each line prefixed with the worker pid.
@@ -42,11 +43,54 @@ export function parseDuration(text: string): number {
 
 class UsageError extends Error {}
 
+/**
+ * The flag (or argument) for each WorkerPool option the CLI sets. The pool
+ * validates its options with TypeErrors that name them (`options.maxMemory
+ * must be ...`); a CLI user never wrote `options.maxMemory`, so every such
+ * message is put in flag terms here, in one place. Longer names first:
+ * `options.workers.max` must not be read as `options.workers` + `.max`.
+ */
+const FLAGS: ReadonlyArray<[RegExp, string]> = [
+  [/\boptions\.workers\.min\b/g, '--min'],
+  [/\b(?:options\.)?workers\.max\b/g, '--max'],
+  [/\boptions\.workers\b/g, '--workers'],
+  [/\boptions\.script\b/g, '<app.php>'],
+  [/\boptions\.php\b/g, '--php'],
+  [/\boptions\.ini\b/g, '--ini'],
+  [/\boptions\.isolated\b/g, '--isolated'],
+  [/\boptions\.maxJobs\b/g, '--max-jobs'],
+  [/\boptions\.maxMemory\b/g, '--max-memory'],
+  [/\boptions\.maxQueue\b/g, '--max-queue'],
+];
+
+export function inFlagTerms(message: string): string {
+  return FLAGS.reduce((text, [option, flag]) => text.replace(option, flag), message);
+}
+
 function integer(value: string | undefined, name: string, min = 0): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min} (got ${value})`);
   return n;
+}
+
+function size(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = parseBytes(value);
+  if (!Number.isFinite(bytes) || bytes < 0) throw new UsageError(`--${name} must be a size like 16M or 128M (got ${value})`);
+  return bytes;
+}
+
+/** Binds the port; the error (port in use, unknown host) named by the flags, or null. */
+function listen(server: http.Server, port: number, host: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const onError = (e: Error) => resolve(`cannot listen on ${host}:${port} (--host, --port): ${e.message}`);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(null);
+    });
+  });
 }
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
@@ -87,16 +131,18 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 64;
   }
 
-  let pool: WorkerPool;
-  let server: http.Server;
+  let options: WorkerPoolOptions;
   let port: number;
+  let timeout: number;
+  let maxBody: number;
+  const host = values.host ?? '127.0.0.1';
   try {
     port = integer(values.port, 'port') ?? 8080;
-    if (port > 65535) throw new UsageError('--port must be at most 65535');
-    const timeout = parseDuration(values.timeout ?? '30s');
+    if (port > 65535) throw new UsageError(`--port must be at most 65535 (got ${port})`);
+    if (host === '') throw new UsageError('--host must be an address or host name');
+    timeout = parseDuration(values.timeout ?? '30s');
     if (!Number.isFinite(timeout)) throw new UsageError(`--timeout must be a duration like 30s or 500ms (got ${values.timeout})`);
-    const maxBody = parseBytes(values['max-body'] ?? '16M');
-    if (!Number.isFinite(maxBody)) throw new UsageError(`--max-body must be a size like 16M (got ${values['max-body']})`);
+    maxBody = size(values['max-body'], 'max-body') ?? 16 << 20;
     const ini: Record<string, string> = {};
     for (const setting of values.ini ?? []) {
       const eq = setting.indexOf('=');
@@ -108,40 +154,46 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (min !== undefined && max === undefined) throw new UsageError('--min needs --max');
     if (max !== undefined && values.workers !== undefined) throw new UsageError('--workers and --max cannot be combined: give a fixed count or a range');
     const workers = max !== undefined ? { min: min ?? 1, max } : integer(values.workers, 'workers', 1);
-    pool = new WorkerPool({
+    options = {
       script,
       php: values.php,
       ini,
       workers,
       isolated: values.isolated ?? false,
       maxJobs: integer(values['max-jobs'], 'max-jobs'),
-      maxMemory: values['max-memory'],
+      maxMemory: size(values['max-memory'], 'max-memory'),
       maxQueue: integer(values['max-queue'], 'max-queue'),
-    });
-    server = http.createServer(createRequestHandler(pool, { timeout, maxBodySize: maxBody }));
+    };
+    // Everything the pool would refuse is refused now, before a port is
+    // bound or PHP is started.
+    validatePoolOptions(options);
   } catch (e) {
-    err.write(`php-zygote: ${(e as Error).message}\n`);
+    err.write(`php-zygote: ${inFlagTerms((e as Error).message)}\n`);
     return 64;
   }
 
+  // Bound before the app boots: a port in use fails at once, not after a
+  // boot of the whole app that is then thrown away.
+  const server = http.createServer();
+  const notListening = await listen(server, port, host);
+  if (notListening !== null) {
+    err.write(`php-zygote: ${notListening}\n`);
+    return 1;
+  }
+  // No request can arrive before the handler is attached: both happen in
+  // this turn of the event loop.
+  const pool = new WorkerPool(options);
+  server.on('request', createRequestHandler(pool, { timeout, maxBodySize: maxBody }));
   pool.on('log', ({ pid, line }) => err.write(`[${pid}] ${line}\n`));
-  pool.on('error', (e) => err.write(`php-zygote: ${e.message}\n`));
+  pool.on('error', (e) => err.write(`php-zygote: ${inFlagTerms(e.message)}\n`));
   try {
     await pool.ready();
   } catch (e) {
-    err.write(`php-zygote: ${(e as Error).message}\n`);
+    err.write(`php-zygote: ${inFlagTerms((e as Error).message)}\n`);
+    server.close();
     await pool.close();
     return 1;
   }
-  const host = values.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  }).catch(async (e: Error) => {
-    err.write(`php-zygote: cannot listen on ${host}:${port}: ${e.message}\n`);
-    await pool.close();
-    throw e;
-  });
   const address = server.address() as { port: number };
   const shown = host.includes(':') ? `[${host}]` : host;
   const { workers } = pool.stats();

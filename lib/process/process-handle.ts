@@ -46,7 +46,14 @@ export class ProcessHandle {
   }
 
   readonly pid: number;
-  /** Settles once: resolves on exit, rejects with HandleClosedError if closed first. */
+  /**
+   * Settles once: resolves on exit, rejects with HandleClosedError if
+   * close() came first, so whoever awaits it learns the exit will never be
+   * reported instead of waiting forever. A handle whose `exited` nobody
+   * reads can be closed at any time (the constructor handles the rejection
+   * for it), but a promise derived from it, `exited.then(onExit)`, rejects
+   * too: give it a rejection handler, as with any promise chain.
+   */
   readonly exited: Promise<ExitInfo>;
 
   #pidfd: number | null;
@@ -71,7 +78,8 @@ export class ProcessHandle {
       this.#settle = { resolve, reject };
     });
     // A close() before exit rejects `exited`; that must not become an
-    // unhandled rejection for callers who never awaited it.
+    // unhandled rejection (which ends Node) for callers who never read it.
+    // It cannot cover chains built on it: each .then() is a new promise.
     this.exited.catch(() => {});
 
     const pidfd = binding.pidfdOpen(pid);

@@ -14,6 +14,7 @@ import { ControlChannel } from '../protocol/control-channel.js';
 import { ForkError, MasterClosedError, MasterStartError, ProtocolError } from '../errors.js';
 import { DEFAULT_MAX_FRAME_SIZE, VERSION, type Context } from '../protocol/frame.js';
 import { OutputReader, type OutputStream } from './output-reader.js';
+import { describeNonCliPhp } from './php-binary.js';
 import { ProcessHandle } from '../process/process-handle.js';
 import { signalName } from '../native/signals.js';
 import { socketFromFd } from '../native/socket-pair.js';
@@ -189,7 +190,10 @@ export class Master extends EventEmitter<MasterEvents> {
         }),
       ]);
     } catch (err) {
-      return failStart(`PHP master for ${settings.script} failed to start: ${(err as Error).message}`, err);
+      // php-fpm or /bin/true fail here too: name the binary, not the app.
+      const notCli = await describeNonCliPhp(settings.php, settings.env, settings.cwd);
+      const why = (err as Error).message;
+      return failStart(notCli ? `${notCli}; started as the master, ${why}` : `PHP master for ${settings.script} failed to start: ${why}`, err);
     } finally {
       clearTimeout(timer);
     }

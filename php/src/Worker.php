@@ -29,7 +29,8 @@ final class Worker
     public static function serve(callable $handler): never
     {
         if (!Runtime::startedByZygote()) {
-            fwrite(STDERR, "this script serves php-zygote workers: start it from Node (new Master({ script }) or WorkerPool), not with php directly\n");
+            $script = basename((string) ($_SERVER['argv'][0] ?? 'this script'));
+            fwrite(STDERR, "$script is a php-zygote app: start it from Node (npx php-zygote serve $script, WorkerPool or Master.start), not with php directly\n");
             exit(64); // EX_USAGE
         }
         (new Master($handler, self::maxFrameSize()))->run();

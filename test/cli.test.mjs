@@ -1,0 +1,162 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Master, MasterStartError } from 'php-zygote';
+import { sleep, track, killAll, until, within } from './helpers.mjs';
+
+const fixtures = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const test = suite('CLI: php-zygote serve');
+
+let cleanups = [];
+test.after.each(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+  await killAll();
+});
+
+/** Starts the CLI; resolves with its URL once it printed where it listens. */
+async function cli(args) {
+  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child.pid);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
+  child.stderr.setEncoding('utf8').on('data', (c) => { err += c; });
+  const exit = once(child, 'exit');
+  cleanups.push(async () => {
+    // Stopped the way users stop it, so it closes its pool: a SIGKILLed CLI
+    // would orphan its master to whoever is a subreaper (this test process).
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await within(exit, 10000, 'the CLI to stop');
+  });
+  const url = await within(new Promise((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(`the CLI exited: ${err}`)));
+  }), 20000, 'the CLI to listen');
+  return { child, url, exit, output: () => ({ out, err }) };
+}
+
+/** Runs the CLI to its exit; resolves with its exit code and everything it printed. */
+function run(args) {
+  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child.pid);
+  let text = '';
+  child.stdout.on('data', (c) => { text += c; });
+  child.stderr.on('data', (c) => { text += c; });
+  return within(new Promise((resolve) => child.on('close', (code) => resolve({ code, text }))), 20000, `php-zygote ${args.join(' ')}`);
+}
+
+test('the CLI serves the example app on every route and logs worker output with pids', async () => {
+  const { url } = await cli(['serve', `${root}examples/app.php`, '--port', '0', '--workers', '2']);
+  const hello = await fetch(`${url}/?name=zygote`);
+  assert.match(await hello.text(), /Hello, zygote!/);
+  const echo = await (await fetch(`${url}/echo?q=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":[1,2]}' })).json();
+  assert.equal(echo.body, { a: [1, 2] });
+  assert.equal(echo.query, { q: '1' });
+  const counter = await (await fetch(`${url}/counter`)).json();
+  assert.is(counter.primesKnownSinceBoot, 669);
+  assert.ok(counter.hitsOnThisWorker >= 1);
+  assert.is(await (await fetch(`${url}/stream`)).text(), 'chunk 1 of 5\nchunk 2 of 5\nchunk 3 of 5\nchunk 4 of 5\nchunk 5 of 5\ndone\n');
+  assert.is((await fetch(`${url}/missing`)).status, 404);
+});
+
+test('the CLI logs worker output with pids and shuts down gracefully on SIGTERM: requests in flight finish', async () => {
+  const fixture = `${fixtures}http.php`;
+  const { child, url, exit, output } = await cli(['serve', fixture, '--port', '0', '--workers', '2', '--timeout', '10s']);
+  assert.is(await (await fetch(`${url}/echo`)).text(), 'ok');
+  await until(() => /^\[\d+\] stray output$/m.test(output().err), 5000, 'the worker output on stderr, prefixed by its pid');
+  const inFlight = [fetch(`${url}/sleep?ms=500`), fetch(`${url}/sleep?ms=500`)];
+  await sleep(150);
+  child.kill('SIGTERM');
+  const answers = await within(Promise.all(inFlight), 10000, 'in-flight requests');
+  assert.equal(answers.map((r) => r.status), [200, 200]);
+  assert.equal(await Promise.all(answers.map((r) => r.text())), ['slept', 'slept']);
+  const [code] = await within(exit, 10000, 'the CLI to exit');
+  assert.is(code, 0);
+  assert.match(output().err, /SIGTERM: finishing requests in flight/);
+});
+
+test('the CLI prints help, and refuses bad options naming them', async () => {
+  const help = await run(['--help']);
+  assert.is(help.code, 0);
+  assert.match(help.text, /Usage: php-zygote serve <app.php>/);
+  const badTimeout = await run(['serve', `${fixtures}http.php`, '--timeout', 'soon']);
+  assert.is(badTimeout.code, 64);
+  assert.match(badTimeout.text, /--timeout must be a duration/);
+  const badWorkers = await run(['serve', `${fixtures}http.php`, '--workers', '0']);
+  assert.match(badWorkers.text, /--workers must be an integer >= 1/);
+  const missing = await run(['serve', '/no/such/app.php']);
+  assert.is(missing.code, 64);
+  assert.match(missing.text, /^php-zygote: <app\.php> does not exist: \/no\/such\/app\.php$/m);
+});
+
+test('every flag with a bad value is refused with exit 64 by its flag name, never by an API option name', async () => {
+  const app = `${fixtures}http.php`;
+  const cases = [
+    [['--port', 'http'], '--port'],
+    [['--port', '70000'], '--port'],
+    [['--host', ''], '--host'],
+    [['--workers', 'two'], '--workers'],
+    [['--min', '1'], '--min'],
+    [['--min', '-1', '--max', '2'], '--min'],
+    [['--min', '5', '--max', '2'], '--min'],
+    [['--max', '0'], '--max'],
+    [['--workers', '2', '--max', '4'], '--workers'],
+    [['--isolated=yes'], '--isolated'],
+    [['--max-jobs', '1.5'], '--max-jobs'],
+    [['--max-memory', 'lots'], '--max-memory'],
+    [['--timeout', '3 weeks'], '--timeout'],
+    [['--max-body', 'big'], '--max-body'],
+    [['--max-queue', 'x'], '--max-queue'],
+    [['--ini', 'novalue'], '--ini'],
+    [['--ini', 'bad key=1'], '--ini'],
+    [['--php', ''], '--php'],
+  ];
+  for (const [flags, flag] of cases) {
+    const { code, text } = await run(['serve', app, ...flags]);
+    assert.is(code, 64, `${flags.join(' ')}: ${text}`);
+    assert.ok(text.includes(flag), `${flags.join(' ')} names ${flag}: ${text}`);
+    assert.not.match(text, /options\./, `${flags.join(' ')} names no API option: ${text}`);
+  }
+});
+
+test('a port in use is refused once, with a non-zero exit, before the app boots', async () => {
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  cleanups.push(() => new Promise((resolve) => holder.close(resolve)));
+  const { port } = holder.address();
+  // An app that says when it boots: a refusal must come before that.
+  const dir = mkdtempSync(join(tmpdir(), 'php-zygote-cli-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'app.php'), "<?php\nfwrite(STDERR, \"app booting\\n\");\n\\Zygote\\Worker::serve(fn (\\Zygote\\Job $job): string => 'ok');\n");
+  const { code, text } = await run(['serve', join(dir, 'app.php'), '--port', String(port)]);
+  assert.is(code, 1, text);
+  assert.is(text.match(/cannot listen/g)?.length, 1, `printed once: ${text}`);
+  assert.match(text, new RegExp(`^php-zygote: cannot listen on 127\\.0\\.0\\.1:${port} \\(--host, --port\\): .*EADDRINUSE`, 'm'));
+  assert.not.match(text, /app booting/);
+});
+
+test('--php naming something that is not a PHP CLI says a PHP CLI is needed, in the CLI and from Master.start', async () => {
+  for (const php of ['/bin/true', '/bin/cat']) {
+    const { code, text } = await run(['serve', `${fixtures}http.php`, '--port', '0', '--php', php]);
+    assert.is(code, 1, text);
+    assert.match(text, new RegExp(`^php-zygote: --php \\(${php.replace(/\//g, '\\/')}\\) is not a PHP CLI binary: \`${php.replace(/\//g, '\\/')} --version\` printed "`, 'm'));
+    assert.not.match(text, /options\./);
+  }
+  // The message is the master's own, so API users get it too.
+  const err = await within(Master.start({ script: `${fixtures}http.php`, php: '/bin/true' }).then(() => null, (e) => e), 20000, 'Master.start');
+  assert.instance(err, MasterStartError);
+  assert.match(err.message, /^options\.php \(\/bin\/true\) is not a PHP CLI binary: .*the PHP command-line binary \(php, not php-fpm or php-cgi\)/);
+});
+
+test.run();
