@@ -22,8 +22,8 @@ test.after.each(async () => {
 });
 
 /** Starts the CLI; resolves with its URL once it printed where it listens. */
-async function cli(args) {
-  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function cli(args, { env = process.env } = {}) {
+  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   track(child.pid);
   let out = '';
   let err = '';
@@ -121,6 +121,8 @@ test('every flag with a bad value is refused with exit 64 by its flag name, neve
     [['--ini', 'novalue'], '--ini'],
     [['--ini', 'bad key=1'], '--ini'],
     [['--php', ''], '--php'],
+    [['--crash-limit', '0'], '--crash-limit'],
+    [['--recovery-delay', 'soon'], '--recovery-delay'],
   ];
   for (const [flags, flag] of cases) {
     const { code, text } = await run(['serve', app, ...flags]);
@@ -128,6 +130,26 @@ test('every flag with a bad value is refused with exit 64 by its flag name, neve
     assert.ok(text.includes(flag), `${flags.join(' ')} names ${flag}: ${text}`);
     assert.not.match(text, /options\./, `${flags.join(' ')} names no API option: ${text}`);
   }
+});
+
+test('pages that exit trip a crash loop that ends: 503 meanwhile, then served again by a fresh master', async () => {
+  const { url } = await cli(['serve', `${fixtures}crashy.php`, '--port', '0', '--workers', '1', '--crash-limit', '3', '--recovery-delay', '300ms']);
+  for (let i = 0; i < 3; i++) assert.is((await fetch(`${url}/exit`)).status, 502);
+  await until(async () => (await fetch(`${url}/`)).status === 503, 5000, '503 during the crash loop');
+  await until(async () => (await fetch(`${url}/`)).status === 200, 10000, 'served again after the recovery');
+});
+
+test('an app that no longer boots ends the server with exit code 1, so a supervisor can restart it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'php-zygote-cli-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const broken = join(dir, 'broken');
+  const { url, exit, output } = await cli(['serve', `${fixtures}crashy.php`, '--port', '0', '--workers', '1', '--crash-limit', '2', '--recovery-delay', '200ms', '--ini', `error_log=${join(dir, 'log')}`], { env: { ...process.env, CRASHY_BROKEN: broken } });
+  writeFileSync(broken, 'the next boot fails'); // a broken deploy
+  for (let i = 0; i < 2; i++) await fetch(`${url}/exit`);
+  const [code] = await within(exit, 15000, 'the CLI to give up');
+  assert.is(code, 1);
+  assert.match(output().err, /the app no longer boots/);
+  assert.match(output().err, /broken deploy/);
 });
 
 test('a port in use is refused once, with a non-zero exit, before the app boots', async () => {

@@ -8,6 +8,7 @@ import { createRequestHandler } from './request-handler.js';
 import { parseBytes } from '../process/memory.js';
 import { validatePoolOptions } from '../pool/pool-options.js';
 import { WorkerPool, type WorkerPoolOptions } from '../pool/worker-pool.js';
+import { MasterStartError } from '../errors.js';
 
 const HELP = `Usage: php-zygote serve <app.php> [options]
 
@@ -26,6 +27,12 @@ Options:
   --max-body <size>     largest request body, e.g. 16M (default 16M); 413 above
   --max-queue <n>       requests allowed to wait; 503 with Retry-After above
   --ini <key=value>     a php.ini setting, repeatable
+  --crash-limit <n>     worker or master crashes within a minute that make a
+                        crash loop (default 10): requests get 503 until a
+                        fresh master is tried, after --recovery-delay
+  --recovery-delay <time>  first wait in a crash loop (default 5s), doubled
+                        per failed try; if the app no longer boots at all,
+                        the server exits with code 1
   --php <path>          PHP CLI binary (default php; not php-fpm or php-cgi)
   -h, --help            this help
 
@@ -61,6 +68,8 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.maxJobs\b/g, '--max-jobs'],
   [/\boptions\.maxMemory\b/g, '--max-memory'],
   [/\boptions\.maxQueue\b/g, '--max-queue'],
+  [/\boptions\.crashLimit\b/g, '--crash-limit'],
+  [/\boptions\.recoveryDelay\b/g, '--recovery-delay'],
 ];
 
 export function inFlagTerms(message: string): string {
@@ -72,6 +81,13 @@ function integer(value: string | undefined, name: string, min = 0): number | und
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min} (got ${value})`);
   return n;
+}
+
+function duration(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`--${name} must be a duration like 5s or 500ms (got ${value})`);
+  return ms;
 }
 
 function size(value: string | undefined, name: string): number | undefined {
@@ -111,6 +127,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         timeout: { type: 'string' },
         'max-body': { type: 'string' },
         'max-queue': { type: 'string' },
+        'crash-limit': { type: 'string' },
+        'recovery-delay': { type: 'string' },
         ini: { type: 'string', multiple: true },
         php: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -163,6 +181,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       maxJobs: integer(values['max-jobs'], 'max-jobs'),
       maxMemory: size(values['max-memory'], 'max-memory'),
       maxQueue: integer(values['max-queue'], 'max-queue'),
+      crashLimit: integer(values['crash-limit'], 'crash-limit', 1),
+      recoveryDelay: duration(values['recovery-delay'], 'recovery-delay'),
     };
     // Everything the pool would refuse is refused now, before a port is
     // bound or PHP is started.
@@ -201,22 +221,29 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (why: string, code: number) => {
       if (stopping) {
-        err.write(`php-zygote: ${signal} again, exiting now\n`);
+        err.write(`php-zygote: ${why} again, exiting now\n`);
         process.exit(130);
       }
       stopping = true;
-      err.write(`php-zygote: ${signal}: finishing requests in flight, then exiting\n`);
+      err.write(`php-zygote: ${why}: finishing requests in flight, then exiting\n`);
       // Stop accepting; idle keep-alive connections are closed now, busy
       // ones once their response is sent.
       server.close(() => {
-        void pool.close().then(() => resolve(0));
+        void pool.close().then(() => resolve(code));
       });
       server.closeIdleConnections();
     };
     // process.on, not once: a second Ctrl-C must reach stop() too.
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT', 0));
+    process.on('SIGTERM', () => stop('SIGTERM', 0));
+    // In a crash loop the pool tries a fresh master now and then; if the
+    // app cannot even boot any more (a broken deploy), a server that
+    // answers 503 forever helps nobody: exit non-zero so a supervisor
+    // (systemd, Kubernetes) restarts or reports it.
+    pool.on('error', (e) => {
+      if (e instanceof MasterStartError) stop('the app no longer boots', 1);
+    });
   });
 }
