@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Master, MasterStartError } from 'php-zygote';
-import { sleep, track, killAll, until, within } from './helpers.mjs';
+import { procState, sleep, track, killAll, until, within } from './helpers.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -150,6 +150,16 @@ test('an app that no longer boots ends the server with exit code 1, so a supervi
   assert.is(code, 1);
   assert.match(output().err, /the app no longer boots/);
   assert.match(output().err, /broken deploy/);
+});
+
+test('SIGTERM ends what the app started in the background too: nothing outlives the server', async () => {
+  const { url, child, exit } = await cli(['serve', `${fixtures}crashy.php`, '--port', '0', '--workers', '1']);
+  const pid = Number(await (await fetch(`${url}/background`)).text());
+  assert.ok(pid > 0 && procState(pid) !== null, 'the background process runs');
+  child.kill('SIGTERM');
+  const [code] = await within(exit, 10000, 'the CLI to stop');
+  assert.is(code, 0);
+  assert.is(procState(pid), null, `background process ${pid} is gone`);
 });
 
 test('a port in use is refused once, with a non-zero exit, before the app boots', async () => {

@@ -332,6 +332,27 @@ test('processes a worker started and abandoned are reaped by Node, not left as z
   await until(() => procState(orphan) === null, 5000, 'the orphan to be reaped after it exits');
 });
 
+test('close() ends what the workers started in the background: nothing outlives the pool', async () => {
+  const p = pool({ workers: 2 });
+  await p.ready();
+  const pids = await Promise.all([p.run(...act('spawn-background')), p.run(...act('spawn-background'))].map(pidOf));
+  for (const pid of pids) assert.ok(procState(pid) !== null, 'the background process runs');
+  await within(p.close(), 10000, 'close');
+  for (const pid of pids) assert.is(procState(pid), null, `background process ${pid} is gone, not even a zombie`);
+});
+
+test('close() ends background processes even after their master died first', async () => {
+  const p = pool({ workers: 1 });
+  await p.ready();
+  const pid = await pidOf(p.run(...act('spawn-background')));
+  const master = parentPid(JSON.parse(String((await p.run(...act('whoami'))).body)).pid);
+  process.kill(master, 'SIGKILL');
+  await until(() => p.stats().masters === 1 && p.stats().workers.idle === 1, 10000, 'a new master and worker');
+  assert.ok(procState(pid) !== null, 'the background process survived its master');
+  await within(p.close(), 10000, 'close');
+  assert.is(procState(pid), null, `background process ${pid} is gone, not even a zombie`);
+});
+
 test('options are validated with messages that name the option', () => {
   const bad = [
     [{ workers: 0 }, /options.workers must be a positive integer/],

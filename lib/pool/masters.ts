@@ -22,7 +22,12 @@ export class Masters {
   readonly #factory: MasterFactory;
   readonly #options: MasterOptions;
   readonly #events: MastersEvents;
+  /**
+   * Every master not closed yet, dead ones included: closing one that
+   * died is what ends the processes its workers left behind.
+   */
   readonly #all = new Set<PoolMaster>();
+  readonly #dead = new Set<PoolMaster>();
   #current: PoolMaster | null = null;
   #booting: Promise<PoolMaster> | null = null;
   #closed = false;
@@ -40,7 +45,7 @@ export class Masters {
 
   /** Masters still running, current or not. */
   get count(): number {
-    return this.#all.size;
+    return this.#all.size - this.#dead.size;
   }
 
   /** The current master, booting one if there is none. */
@@ -65,7 +70,7 @@ export class Masters {
     this.#all.add(master);
     master.on('log', (line) => this.#events.log(line));
     void master.exited.then(() => {
-      this.#all.delete(master);
+      if (this.#all.has(master)) this.#dead.add(master);
       if (this.#current === master) {
         this.#current = null;
         if (!this.#closed) this.#events.currentDied(master);
@@ -88,6 +93,7 @@ export class Masters {
   async close(master: PoolMaster): Promise<void> {
     await master.close();
     this.#all.delete(master);
+    this.#dead.delete(master);
   }
 
   /** Closes every master, after any boot in flight has finished. */

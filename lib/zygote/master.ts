@@ -15,6 +15,7 @@ import { ForkError, MasterClosedError, MasterStartError, ProtocolError } from '.
 import { DEFAULT_MAX_FRAME_SIZE, VERSION, type Context } from '../protocol/frame.js';
 import { OutputReader, type OutputStream } from './output-reader.js';
 import { describeNonCliPhp } from './php-binary.js';
+import { endAdoptedGroup } from '../process/process-group.js';
 import { ProcessHandle } from '../process/process-handle.js';
 import { signalName } from '../native/signals.js';
 import { socketFromFd } from '../native/socket-pair.js';
@@ -337,6 +338,10 @@ export class Master extends EventEmitter<MasterEvents> {
     // workers, orphaned, would serve on. close() promises none is left.
     for (const worker of this.#workers) worker.kill('SIGKILL');
     await Promise.all([...this.#workers].map((w) => w.exited));
+    // Nor what they started in the background: a master that shut down
+    // ended its group itself; after one that died, the survivors are
+    // Node's by now (subreaper) and are ended here.
+    await endAdoptedGroup(this.pid, timeout);
     for (const output of this.#outputs) output.close();
   }
 

@@ -151,10 +151,19 @@ final class Master
         ]);
     }
 
+    /**
+     * Ends the master's whole process group, itself last: what the workers
+     * started in the background (shell_exec('cmd &')) would otherwise
+     * outlive the pool, as it would outlive php-fpm but not systemd's stop
+     * of its control group. Node started the master as a group leader, so
+     * the group is this master's alone; a process that left it (setsid) is
+     * out of reach, as it is for any kill of a group.
+     */
     private function shutdown(): never
     {
         $this->killChildren();
-        exit(0);
+        posix_kill(0, SIGKILL);
+        exit(0); // not reached
     }
 
     private function killChildren(): void
