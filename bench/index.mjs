@@ -1,6 +1,7 @@
 // Runs every measure side by side on this machine and writes RESULTS.md.
 // Each measure also runs alone: node bench/spawn.mjs, memory.mjs,
-// roundtrip.mjs, exit.mjs, http.mjs (needs nginx, php-fpm and wrk).
+// roundtrip.mjs, exit.mjs, http.mjs (needs nginx, php-fpm and wrk),
+// event-loop.mjs.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { APP_SHAPE } from './app-generator.mjs';
@@ -10,10 +11,11 @@ import * as memoryMeasure from './memory.mjs';
 import * as roundtripMeasure from './roundtrip.mjs';
 import * as exitMeasure from './exit.mjs';
 import * as httpMeasure from './http.mjs';
+import * as eventLoopMeasure from './event-loop.mjs';
 
 const started = Date.now();
 const sections = [];
-for (const [name, measure] of [['spawn', spawnMeasure], ['memory', memoryMeasure], ['roundtrip', roundtripMeasure], ['exit', exitMeasure], ['http', httpMeasure]]) {
+for (const [name, measure] of [['spawn', spawnMeasure], ['memory', memoryMeasure], ['roundtrip', roundtripMeasure], ['exit', exitMeasure], ['http', httpMeasure], ['event-loop', eventLoopMeasure]]) {
   process.stderr.write(`bench: ${name}...\n`);
   const section = await measure.run();
   process.stdout.write(`${section}\n`);
