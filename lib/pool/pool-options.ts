@@ -4,7 +4,7 @@
  * constructor.
  */
 import { availableParallelism } from 'node:os';
-import { validateMasterOptions, type MasterOptions } from '../zygote/master.js';
+import { validateMasterOptions, type MasterOptions } from '../zygote/master-options.js';
 import { parseBytes } from '../process/memory.js';
 
 export interface WorkerCountRange {

@@ -7,49 +7,24 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import { native } from '../native/binding.js';
-import { ControlChannel } from '../protocol/control-channel.js';
 import { ForkError, MasterClosedError, MasterStartError, ProtocolError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_SIZE, VERSION, type Context } from '../protocol/frame.js';
-import { OutputReader, type OutputStream } from './output-reader.js';
-import { describeNonCliPhp } from './php-binary.js';
-import { endAdoptedGroup } from '../process/process-group.js';
-import { ProcessHandle } from '../process/process-handle.js';
+import { native } from '../native/binding.js';
 import { signalName } from '../native/signals.js';
 import { socketFromFd } from '../native/socket-pair.js';
-import { Worker, type WorkerExit } from './worker.js';
+import { endAdoptedGroup } from '../process/process-group.js';
+import { ProcessHandle } from '../process/process-handle.js';
+import { ControlChannel } from '../protocol/control-channel.js';
+import { VERSION, type Context } from '../protocol/frame.js';
+import { settledWithin, withTimeout } from '../util/deadline.js';
+import { PHP_RUNTIME_DIR, phpArguments, validateMasterOptions, type MasterOptions, type Settings } from './master-options.js';
+import { MasterOutput, type LogLine } from './master-output.js';
+import { describeNonCliPhp } from './php-binary.js';
+import { Worker, type Reaper, type WorkerExit } from './worker.js';
 import type { NativeBinding } from '../../types/native.js';
 
-/** The PHP runtime shipped with this package (php/). */
-export const PHP_RUNTIME_DIR = path.resolve(__dirname, '..', '..', '..', 'php');
-
-export interface MasterOptions {
-  /** The app script: boots the app, then calls \Zygote\Worker::serve($handler). */
-  script: string;
-  /** Arguments for the script ($argv[1..]). */
-  args?: string[];
-  /** PHP binary. Default 'php'. */
-  php?: string;
-  /** Extra ini settings, passed as -d key=value. opcache.enable_cli defaults to 1. */
-  ini?: Record<string, string | number | boolean>;
-  /** Environment of the master and its workers. Default process.env. */
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  /** Largest frame (context + body) either side accepts. Default 64 MiB. */
-  maxFrameSize?: number;
-  /** How long the app may take to boot. Default 30 s. */
-  startTimeout?: number;
-  /** How many output lines are kept per process for error messages. Default 20. */
-  keepLogLines?: number;
-}
-
-export interface LogLine {
-  pid: number;
-  stream: OutputStream;
-  line: string;
-}
+export { PHP_RUNTIME_DIR, validateMasterOptions } from './master-options.js';
+export type { MasterOptions, Settings } from './master-options.js';
+export type { LogLine } from './master-output.js';
 
 export interface MasterInfo {
   pid: number;
@@ -58,11 +33,16 @@ export interface MasterInfo {
   preload: boolean;
 }
 
+export interface MasterExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface MasterEvents {
   /** A line of output of the master or one of its workers. */
   log: [line: LogLine];
   /** The master process ended. */
-  exit: [exit: { code: number | null; signal: NodeJS.Signals | null }];
+  exit: [exit: MasterExit];
   /** The control channel broke the protocol; the master is being killed. */
   'protocol-error': [error: ProtocolError];
 }
@@ -74,55 +54,53 @@ interface Waiter<T> {
 
 const FORK_TIMEOUT_MS = 30_000;
 
+/** What a master is made of once spawned, before it booted. */
+interface Parts {
+  child: ChildProcess;
+  control: ControlChannel;
+  output: MasterOutput;
+  settings: Settings;
+  binding: NativeBinding;
+}
+
 export class Master extends EventEmitter<MasterEvents> {
-  readonly info: MasterInfo;
+  /** Known once the app booted (start() resolved). */
+  info!: MasterInfo;
   /** Resolves when the master process has ended. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<MasterExit>;
 
   readonly #child: ChildProcess;
   readonly #control: ControlChannel;
-  readonly #outputs: OutputReader[];
-  readonly #options: Required<Pick<MasterOptions, 'maxFrameSize' | 'keepLogLines'>>;
-  readonly #logs: Map<number, string[]>;
+  readonly #output: MasterOutput;
+  readonly #settings: Settings;
+  readonly #binding: NativeBinding;
   readonly #forks = new Map<number, Waiter<number>>();
   /** fork() calls between the request and the answer. */
   readonly #pendingForks = new Set<Promise<number>>();
   readonly #reaps = new Map<number, Waiter<WorkerExit>>();
   readonly #workers = new Set<Worker>();
+  /** How workers learn their exit status: from this master, or (orphaned) from us. */
+  readonly #reaper: Reaper = { reap: (pid, handle) => this.#reap(pid, handle) };
   #nextForkId = 1;
   #closing = false;
 
   /**
    * Spawns the master and resolves once the app has booted (the script
-   * reached Worker::serve()). Rejects with MasterStartError, with the
-   * master's output, when PHP is missing an extension, the script fails, or
-   * boot takes longer than startTimeout.
+   * reached serve()). Rejects with MasterStartError, with the master's
+   * output, when PHP is missing an extension, the script fails, the binary
+   * is not a PHP CLI, or boot takes longer than startTimeout.
    */
   static async start(options: MasterOptions, binding: NativeBinding = native): Promise<Master> {
-    const settings = validateMasterOptions(options);
+    const master = new Master(Master.#spawn(validateMasterOptions(options), binding));
+    await master.#boot();
+    return master;
+  }
+
+  static #spawn(settings: Settings, binding: NativeBinding): Parts {
     const [controlOurs, controlTheirs] = binding.socketPair(false);
     const [stdoutOurs, stdoutTheirs] = binding.socketPair(false);
     const [stderrOurs, stderrTheirs] = binding.socketPair(false);
-
-    const logs = new Map<number, string[]>();
-    const emitter = new EventEmitter<{ log: [LogLine]; outputsClosed: [] }>();
-    let openOutputs = 2;
-    const onLine = (pid: number, stream: OutputStream, line: string) => {
-      let kept = logs.get(pid);
-      if (!kept) logs.set(pid, (kept = []));
-      kept.push(line);
-      if (kept.length > settings.keepLogLines) kept.shift();
-      emitter.emit('log', { pid, stream, line });
-    };
-    const onOutputEnd = () => {
-      if (--openOutputs === 0) emitter.emit('outputsClosed');
-    };
-    const outputs = [
-      new OutputReader(stdoutOurs, 'stdout', onLine, onOutputEnd, binding),
-      new OutputReader(stderrOurs, 'stderr', onLine, onOutputEnd, binding),
-    ];
-    const outputsClosed = new Promise<void>((resolve) => emitter.once('outputsClosed', resolve));
-
+    const output = new MasterOutput(stdoutOurs, stderrOurs, settings.keepLogLines, binding);
     let child: ChildProcess;
     try {
       child = spawn(settings.php, phpArguments(settings), {
@@ -130,7 +108,8 @@ export class Master extends EventEmitter<MasterEvents> {
         // A process group of its own: Ctrl-C in a terminal signals Node's
         // group, and the master and workers must outlive it long enough for
         // a graceful stop (they end when Node's control socket closes). It
-        // also tells the orphan reaper the workers' children from Node's.
+        // also tells the orphan reaper the workers' children from Node's,
+        // and lets the master end everything its workers started.
         detached: true,
         cwd: settings.cwd,
         env: {
@@ -145,100 +124,93 @@ export class Master extends EventEmitter<MasterEvents> {
       for (const fd of [controlTheirs, stdoutTheirs, stderrTheirs]) binding.closeFd(fd);
     }
     const control = new ControlChannel(controlOurs, settings.maxFrameSize, binding);
-
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    const hello = new Promise<Context>((resolve, reject) => {
-      control.once('message', (message) => {
-        if (message.type === 'hello' && message.protocol === VERSION) resolve(message);
-        else reject(new ProtocolError(`expected hello with protocol ${VERSION}, got ${JSON.stringify(message)}`));
-      });
-      control.once('close', (error) => reject(error ?? new Error('the master closed its control socket')));
-    });
-    hello.catch(() => {});
-
-    const failStart = async (message: string, cause?: unknown): Promise<never> => {
-      child.kill('SIGKILL');
-      control.close();
-      // Its output is complete once the sockets reach end of file.
-      await Promise.race([outputsClosed, new Promise((resolve) => setTimeout(resolve, 1000))]);
-      for (const output of outputs) output.close();
-      const lines = child.pid !== undefined ? (logs.get(child.pid) ?? []) : [];
-      throw new MasterStartError(message, lines, { cause });
-    };
-
-    try {
-      await spawned;
-    } catch (err) {
-      return failStart(`could not start ${settings.php}: ${(err as Error).message}`, err);
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the app did not boot within ${settings.startTimeout} ms`)), settings.startTimeout);
-    });
-    let info: Context;
-    try {
-      info = await Promise.race([
-        hello,
-        timeout,
-        exited.then(({ code, signal }) => {
-          throw new Error(`the master exited during boot (${signal ?? `code ${code}`})`);
-        }),
-      ]);
-    } catch (err) {
-      // php-fpm or /bin/true fail here too: name the binary, not the app.
-      const notCli = await describeNonCliPhp(settings.php, settings.env, settings.cwd);
-      const why = (err as Error).message;
-      return failStart(notCli ? `${notCli}; started as the master, ${why}` : `PHP master for ${settings.script} failed to start: ${why}`, err);
-    } finally {
-      clearTimeout(timer);
-    }
-    const master = new Master(child, control, outputs, logs, emitter, exited, settings, info);
-    return master;
+    return { child, control, output, settings, binding };
   }
 
-  private constructor(
-    child: ChildProcess,
-    control: ControlChannel,
-    outputs: OutputReader[],
-    logs: Map<number, string[]>,
-    emitter: EventEmitter<{ log: [LogLine]; outputsClosed: [] }>,
-    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
-    settings: Settings,
-    hello: Context,
-  ) {
+  private constructor({ child, control, output, settings, binding }: Parts) {
     super();
     this.#child = child;
     this.#control = control;
-    this.#outputs = outputs;
-    this.#logs = logs;
-    this.#options = settings;
+    this.#output = output;
+    this.#settings = settings;
+    this.#binding = binding;
+    output.on('log', (line) => this.emit('log', line));
+    this.exited = new Promise<MasterExit>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    }).then((exit) => {
+      this.#control.close();
+      this.#rejectWaiters(new MasterClosedError(`the PHP master exited (${exit.signal ?? `code ${exit.code}`})`));
+      this.emit('exit', exit);
+      return exit;
+    });
+  }
+
+  /** Waits for the app to boot (the master's hello); on failure, cleans up and throws MasterStartError. */
+  async #boot(): Promise<void> {
+    const settings = this.#settings;
+    const spawned = new Promise<void>((resolve, reject) => {
+      this.#child.once('spawn', resolve);
+      this.#child.once('error', reject);
+    });
+    try {
+      await spawned;
+    } catch (err) {
+      return this.#failStart(`could not start ${settings.php}: ${(err as Error).message}`, err);
+    }
+    const hello = new Promise<Context>((resolve, reject) => {
+      this.#control.once('message', (message) => {
+        if (message.type === 'hello' && message.protocol === VERSION) resolve(message);
+        else reject(new ProtocolError(`expected hello with protocol ${VERSION}, got ${JSON.stringify(message)}`));
+      });
+      this.#control.once('close', (error) => reject(error ?? new Error('the master closed its control socket')));
+    });
+    const diedDuringBoot = this.exited.then(({ code, signal }) => {
+      throw new Error(`the master exited during boot (${signal ?? `code ${code}`})`);
+    });
+    let message: Context;
+    try {
+      message = await withTimeout(Promise.race([hello, diedDuringBoot]), settings.startTimeout, () => new Error(`the app did not boot within ${settings.startTimeout} ms`));
+    } catch (err) {
+      diedDuringBoot.catch(() => {});
+      // php-fpm or /bin/true fail here too: name the binary, not the app.
+      const notCli = await describeNonCliPhp(settings.php, settings.env, settings.cwd);
+      const why = (err as Error).message;
+      return this.#failStart(notCli ? `${notCli}; started as the master, ${why}` : `PHP master for ${settings.script} failed to start: ${why}`, err);
+    }
+    diedDuringBoot.catch(() => {});
     this.info = {
-      pid: child.pid as number,
-      php: String(hello.php),
-      opcache: hello.opcache === true,
-      preload: hello.preload === true,
+      pid: this.#child.pid as number,
+      php: String(message.php),
+      opcache: message.opcache === true,
+      preload: message.preload === true,
     };
-    emitter.on('log', (line) => this.emit('log', line));
-    control.on('message', (message) => this.#onMessage(message));
-    control.on('close', (error) => {
+    this.#control.on('message', (m) => this.#onMessage(m));
+    this.#control.on('close', (error) => {
       if (error instanceof ProtocolError) {
         this.emit('protocol-error', error);
         this.#child.kill('SIGKILL');
       }
       this.#rejectWaiters(new MasterClosedError(error ? `the master's control channel closed: ${error.message}` : undefined));
     });
-    this.exited = exited.then((exit) => {
-      this.#control.close();
-      this.#rejectWaiters(new MasterClosedError(`the PHP master exited (${exit.signal ?? `code ${exit.code}`})`));
-      this.emit('exit', exit);
-      return exit;
-    });
+  }
+
+  async #failStart(message: string, cause?: unknown): Promise<never> {
+    const pid = this.#child.pid;
+    // The whole group: what the boot script started dies with it. Safe by
+    // number: libuv reaps on this thread, so the leader (alive or a
+    // zombie) still holds the group id while this runs.
+    if (pid !== undefined && this.#child.exitCode === null && this.#child.signalCode === null) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        this.#child.kill('SIGKILL');
+      }
+    }
+    this.#control.close();
+    // Its output is complete once the sockets reach end of file.
+    await this.#output.drained();
+    this.#output.close();
+    throw new MasterStartError(message, pid !== undefined ? this.#output.lastLogs(pid) : [], { cause });
   }
 
   get pid(): number {
@@ -257,7 +229,7 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /** The last output lines of a process (the master or one of its workers). */
   lastLogs(pid: number): string[] {
-    return [...(this.#logs.get(pid) ?? [])];
+    return this.#output.lastLogs(pid);
   }
 
   /**
@@ -268,7 +240,7 @@ export class Master extends EventEmitter<MasterEvents> {
   async fork(): Promise<Worker> {
     if (!this.alive) throw new MasterClosedError();
     const id = this.#nextForkId++;
-    const [ours, theirs] = native.socketPair(false);
+    const [ours, theirs] = this.#binding.socketPair(false);
     let pid: number;
     try {
       const forked = new Promise<number>((resolve, reject) => this.#forks.set(id, { resolve, reject }));
@@ -282,7 +254,7 @@ export class Master extends EventEmitter<MasterEvents> {
         return error;
       });
     } catch (err) {
-      native.closeFd(ours);
+      this.#binding.closeFd(ours);
       throw err;
     }
     // The master reaps only when asked, so this pid cannot have been reused:
@@ -290,18 +262,23 @@ export class Master extends EventEmitter<MasterEvents> {
     // shut down meanwhile has reaped it: then pidfd_open fails.)
     let handle: ProcessHandle;
     try {
-      handle = new ProcessHandle(pid);
+      handle = new ProcessHandle(pid, {}, this.#binding);
     } catch (err) {
-      native.closeFd(ours);
+      this.#binding.closeFd(ours);
       throw this.alive ? new ForkError(`cannot watch new worker ${pid}: ${(err as Error).message}`) : new MasterClosedError();
     }
-    const worker = new Worker(pid, socketFromFd(ours), handle, (w) => this.#reap(w), () => this.lastLogs(pid), this.#options.maxFrameSize);
+    const worker = new Worker({
+      pid,
+      socket: socketFromFd(ours, this.#binding),
+      process: handle,
+      reaper: this.#reaper,
+      logs: this.#output,
+      maxFrameSize: this.#settings.maxFrameSize,
+    });
     this.#workers.add(worker);
     void worker.exited.then(() => {
       this.#workers.delete(worker);
-      for (const output of this.#outputs) output.flush(pid);
-      // Kept for one more turn so exit handlers can still quote the output.
-      setImmediate(() => this.#logs.delete(pid));
+      this.#output.processExited(pid);
     });
     await worker.ready;
     return worker;
@@ -309,21 +286,15 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /**
    * Shuts the master down: it kills and reaps the workers it still has,
-   * then exits. Workers should be closed first for a graceful stop. After
-   * `timeout` ms the master is killed with SIGKILL.
+   * ends its process group (whatever the workers started in the
+   * background), then exits. Workers should be closed first for a
+   * graceful stop. After `timeout` ms the master is killed with SIGKILL.
    */
   async close({ timeout = 5000 }: { timeout?: number } = {}): Promise<void> {
     this.#closing = true;
     // Forks already asked for are answered first, so their workers are
     // known (and killed below) rather than reaped behind Node's back.
-    if (this.#pendingForks.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#pendingForks]),
-        new Promise((resolve) => (timer = setTimeout(resolve, timeout))),
-      ]);
-      clearTimeout(timer);
-    }
+    if (this.#pendingForks.size > 0) await settledWithin(Promise.allSettled([...this.#pendingForks]), timeout);
     if (!this.#control.closed && this.#child.exitCode === null && this.#child.signalCode === null) {
       try {
         this.#control.send({ type: 'shutdown' });
@@ -331,9 +302,10 @@ export class Master extends EventEmitter<MasterEvents> {
         // Channel already gone: the kill below still ends the master.
       }
     }
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), timeout);
-    await this.exited;
-    clearTimeout(timer);
+    if (!(await settledWithin(this.exited, timeout))) {
+      this.#child.kill('SIGKILL');
+      await this.exited;
+    }
     // A master that died before close() (SIGKILL, OOM) killed nobody: its
     // workers, orphaned, would serve on. close() promises none is left.
     for (const worker of this.#workers) worker.kill('SIGKILL');
@@ -342,7 +314,7 @@ export class Master extends EventEmitter<MasterEvents> {
     // ended its group itself; after one that died, the survivors are
     // Node's by now (subreaper) and are ended here.
     await endAdoptedGroup(this.pid, timeout);
-    for (const output of this.#outputs) output.close();
+    this.#output.close();
   }
 
   #onMessage(message: Context): void {
@@ -383,7 +355,7 @@ export class Master extends EventEmitter<MasterEvents> {
   #discard(pid: number): void {
     let handle: ProcessHandle;
     try {
-      handle = new ProcessHandle(pid);
+      handle = new ProcessHandle(pid, {}, this.#binding);
     } catch {
       return;
     }
@@ -395,11 +367,11 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   /** Asks the master to reap an exited worker; falls back to reaping it ourselves when orphaned. */
-  async #reap(worker: Worker): Promise<WorkerExit> {
+  async #reap(pid: number, handle: ProcessHandle): Promise<WorkerExit> {
     if (!this.#control.closed) {
       try {
-        const reaped = new Promise<WorkerExit>((resolve, reject) => this.#reaps.set(worker.pid, { resolve, reject }));
-        this.#control.send({ type: 'reap', pid: worker.pid });
+        const reaped = new Promise<WorkerExit>((resolve, reject) => this.#reaps.set(pid, { resolve, reject }));
+        this.#control.send({ type: 'reap', pid });
         return await reaped;
       } catch {
         // The master went away: the worker may have been reparented to us.
@@ -410,12 +382,12 @@ export class Master extends EventEmitter<MasterEvents> {
     // gone before asking whether the worker became ours (child subreaper).
     await this.exited;
     try {
-      const info = worker.processHandle.reap();
-      if (info) return { pid: worker.pid, code: info.code, signal: info.signal };
+      const info = handle.reap();
+      if (info) return { pid, code: info.code, signal: info.signal };
     } catch {
       // ECHILD: reparented to someone else (init), who reaps it.
     }
-    return { pid: worker.pid, code: null, signal: null };
+    return { pid, code: null, signal: null };
   }
 
   #rejectWaiters(error: Error): void {
@@ -424,53 +396,4 @@ export class Master extends EventEmitter<MasterEvents> {
     for (const waiter of this.#reaps.values()) waiter.reject(error);
     this.#reaps.clear();
   }
-}
-
-export type Settings = Required<Omit<MasterOptions, 'cwd'>> & { cwd: string | undefined };
-
-export function validateMasterOptions(options: MasterOptions): Settings {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const { script, args = [], php = 'php', ini = {}, env = process.env, cwd, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, startTimeout = 30_000, keepLogLines = 20 } = options;
-  if (typeof script !== 'string' || script.length === 0) throw new TypeError('options.script must be the path of a PHP file');
-  const resolved = path.resolve(cwd ?? process.cwd(), script);
-  if (!existsSync(resolved)) throw new TypeError(`options.script does not exist: ${resolved}`);
-  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError('options.args must be an array of strings');
-  if (typeof php !== 'string' || php.length === 0) throw new TypeError('options.php must be the name or path of a PHP binary');
-  if (ini === null || typeof ini !== 'object' || Array.isArray(ini)) throw new TypeError('options.ini must be an object of ini settings');
-  for (const [key, value] of Object.entries(ini)) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new TypeError(`options.ini has an invalid key: ${JSON.stringify(key)}`);
-    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new TypeError(`options.ini.${key} must be a string, number or boolean`);
-  }
-  if (env === null || typeof env !== 'object') throw new TypeError('options.env must be an object');
-  if (cwd !== undefined && typeof cwd !== 'string') throw new TypeError('options.cwd must be a string');
-  if (!Number.isInteger(maxFrameSize) || maxFrameSize < 1024 || maxFrameSize > 0xffffffff) {
-    throw new TypeError('options.maxFrameSize must be an integer between 1024 and 4294967295');
-  }
-  if (!Number.isFinite(startTimeout) || startTimeout <= 0) throw new TypeError('options.startTimeout must be a positive number of milliseconds');
-  if (!Number.isInteger(keepLogLines) || keepLogLines < 0) throw new TypeError('options.keepLogLines must be a non-negative integer');
-  return { script: resolved, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines };
-}
-
-function phpArguments(settings: Settings): string[] {
-  const ini: Record<string, string> = { 'opcache.enable_cli': '1' };
-  for (const [key, value] of Object.entries(settings.ini)) {
-    ini[key] = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
-  }
-  // Preloading as root needs a user to preload as; root itself is what the
-  // master runs as, so say so rather than fail the boot.
-  if (ini['opcache.preload'] && process.getuid?.() === 0 && !ini['opcache.preload_user']) ini['opcache.preload_user'] = 'root';
-  const args: string[] = [];
-  for (const [key, value] of Object.entries(ini)) args.push('-d', `${key}=${value}`);
-  args.push('-d', `auto_prepend_file=${path.join(PHP_RUNTIME_DIR, 'autoload.php')}`);
-  return [...args, settings.script, ...settings.args];
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { InvalidContextError, JobError, PayloadTooLargeError, ProtocolError, WorkerExitedError } from '../errors.js';
 import { FLAG_ERROR, FLAG_MORE, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from '../protocol/frame.js';
 import type { ProcessHandle } from '../process/process-handle.js';
+import { delay } from '../util/deadline.js';
 
 const DRAIN_TIMEOUT_MS = 1000;
 /**
@@ -19,9 +20,6 @@ const DRAIN_TIMEOUT_MS = 1000;
  */
 const TRUNCATION_GRACE_MS = 500;
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export interface JobResult {
   /** The response body; for a streamed response without onChunk, all chunks joined. */
@@ -61,8 +59,31 @@ export interface WorkerEvents {
   exit: [exit: WorkerExit];
 }
 
-/** How a Worker learns its exit status: the master reaps it, or (orphaned) we do. */
-export type Reaper = (worker: Worker) => Promise<WorkerExit>;
+/**
+ * How a Worker learns its exit status once its pidfd saw the exit: its
+ * master reaps it, or, when the master died first and the worker became
+ * Node's (child subreaper), Node does through the pidfd it is given.
+ */
+export interface Reaper {
+  reap(pid: number, process: ProcessHandle): Promise<WorkerExit>;
+}
+
+/** Where a worker's last output lines are kept, for the error that reports its death. */
+export interface LogSource {
+  lastLogs(pid: number): string[];
+}
+
+/** @internal What Master.fork() makes a Worker of. */
+export interface WorkerOptions {
+  pid: number;
+  /** Node's end of the worker's channel. */
+  socket: net.Socket;
+  /** The pidfd that pins the worker; the Worker closes it after the reap. */
+  process: ProcessHandle;
+  reaper: Reaper;
+  logs: LogSource;
+  maxFrameSize: number;
+}
 
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly pid: number;
@@ -78,7 +99,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Jobs whose onChunk threw: already rejected, their remaining frames are dropped. */
   readonly #abandoned = new Set<number>();
   readonly #maxFrameSize: number;
-  readonly #lastLogs: () => string[];
+  readonly #logs: LogSource;
   #nextId = 1;
   #isReady = false;
   #settleReady!: { resolve: () => void; reject: (err: Error) => void };
@@ -88,12 +109,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #truncated = false;
 
   /** @internal Made by Master.fork(). */
-  constructor(pid: number, socket: net.Socket, process: ProcessHandle, reaper: Reaper, lastLogs: () => string[], maxFrameSize: number) {
+  constructor({ pid, socket, process, reaper, logs, maxFrameSize }: WorkerOptions) {
     super();
     this.pid = pid;
     this.#socket = socket;
     this.#process = process;
-    this.#lastLogs = lastLogs;
+    this.#logs = logs;
     this.#maxFrameSize = maxFrameSize;
     this.#decoder = new FrameDecoder(maxFrameSize);
     this.ready = new Promise<void>((resolve, reject) => {
@@ -115,7 +136,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // answered just before exiting is not failed. The end of file can be
     // late if the worker's own children inherited the channel: bounded wait.
     this.exited = process.exited
-      .then(() => Promise.all([reaper(this), Promise.race([drained, delay(DRAIN_TIMEOUT_MS)])]))
+      .then(() => Promise.all([reaper.reap(pid, process), Promise.race([drained, delay(DRAIN_TIMEOUT_MS)])]))
       .then(([exit]) => exit)
       .catch((): WorkerExit => ({ pid, code: null, signal: null }))
       .then((exit) => {
@@ -141,11 +162,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Jobs sent and not yet answered. */
   get pendingJobs(): number {
     return this.#jobs.size;
-  }
-
-  /** @internal The pidfd handle, for reaping by the pool when orphaned. */
-  get processHandle(): ProcessHandle {
-    return this.#process;
   }
 
   /**
@@ -266,16 +282,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
     job.reject(error);
   }
 
-  /** A protocol error: this channel can no longer be trusted. */
+  /** A protocol error: this channel can no longer be trusted, and the worker is killed. */
   #fail(error: ProtocolError): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#end(error);
+    if (!this.#exit) this.#process.kill('SIGKILL');
+    this.emit('protocol-error', error);
+  }
+
+  /** The channel is done: every job still waiting, and a pending ready, fail with `error`. */
+  #end(error: Error): void {
     this.#socket.destroy();
     for (const job of this.#jobs.values()) job.reject(error);
     this.#jobs.clear();
     this.#settleReady.reject(error);
-    if (!this.#exit) this.#process.kill('SIGKILL');
-    this.emit('protocol-error', error);
   }
 
   /**
@@ -296,17 +317,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#truncated && exit.code === 0) {
       return new ProtocolError(`worker ${this.pid} exited 0 in the middle of writing a frame`);
     }
-    return new WorkerExitedError(this.pid, exit.code, exit.signal, this.#lastLogs());
+    return new WorkerExitedError(this.pid, exit.code, exit.signal, this.#logs.lastLogs(this.pid));
   }
 
   #finish(exit: WorkerExit): void {
     this.#exit = exit;
-    this.#socket.destroy();
     this.#process.close();
-    const error = this.#failure ?? this.#exitError();
-    for (const job of this.#jobs.values()) job.reject(error);
-    this.#jobs.clear();
-    this.#settleReady.reject(error);
+    this.#end(this.#failure ?? this.#exitError());
     // Outside the `exited` chain: a throwing listener is the listener's
     // uncaught exception, not a rejection of `exited`.
     process.nextTick(() => this.emit('exit', exit));
