@@ -75,7 +75,7 @@ export const APP_SHAPE = { interfaces: INTERFACES, traits: TRAITS, classes: CLAS
 function writeEntryPoints(dir) {
   writeFileSync(join(dir, 'zygote-app.php'), `<?php
 $container = require __DIR__ . '/bootstrap.php';
-\\Zygote\\Worker::serve(static fn (\\Zygote\\Job $job): string => $job->body);
+\\Zygote\\Zygote::serve(static fn (\\Zygote\\Job $job): string => $job->body);
 `);
   // The exec-per-worker baseline (RoadRunner's model): the same boot in a
   // fresh php per worker, then length-prefixed frames over stdin/stdout.

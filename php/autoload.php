@@ -5,8 +5,8 @@
 // It checks the PHP build, then autoloads the Zygote\ classes.
 //
 // An app that requires it runs without Node too: `php app.php` then reaches
-// Worker::serve(), which says how to start the app, instead of dying on
-// `Class "Zygote\Worker" not found`. Under Node it was prepended already,
+// Zygote::serve(), which says how to start the app, instead of dying on
+// `Class "Zygote\Zygote" not found`. Under Node it was prepended already,
 // so a second load (a plain require, or another path to this file) must
 // not register the autoloader twice.
 if (defined('PHP_ZYGOTE_AUTOLOAD')) {

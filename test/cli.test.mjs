@@ -170,7 +170,7 @@ test('a port in use is refused once, with a non-zero exit, before the app boots'
   // An app that says when it boots: a refusal must come before that.
   const dir = mkdtempSync(join(tmpdir(), 'php-zygote-cli-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'app.php'), "<?php\nfwrite(STDERR, \"app booting\\n\");\n\\Zygote\\Worker::serve(fn (\\Zygote\\Job $job): string => 'ok');\n");
+  writeFileSync(join(dir, 'app.php'), "<?php\nfwrite(STDERR, \"app booting\\n\");\n\\Zygote\\Zygote::serve(fn (\\Zygote\\Job $job): string => 'ok');\n");
   const { code, text } = await run(['serve', join(dir, 'app.php'), '--port', String(port)]);
   assert.is(code, 1, text);
   assert.is(text.match(/cannot listen/g)?.length, 1, `printed once: ${text}`);

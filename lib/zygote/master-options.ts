@@ -10,7 +10,7 @@ import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
 export const PHP_RUNTIME_DIR = path.resolve(__dirname, '..', '..', '..', 'php');
 
 export interface MasterOptions {
-  /** The app script: boots the app, then calls \Zygote\Worker::serve($handler). */
+  /** The app script: boots the app, then calls \Zygote\Zygote::serve($handler). */
   script: string;
   /** Arguments for the script ($argv[1..]). */
   args?: string[];

@@ -204,7 +204,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Asks the worker to stop: its channel ends, so it finishes the job it
-   * has, leaves Worker::serve() and exits 0. Resolves when it has exited.
+   * has, leaves its loop and exits 0. Resolves when it has exited.
    */
   close(): Promise<WorkerExit> {
     this.#socket.end();

@@ -23,11 +23,9 @@ final class Master
 
     private Channel $control;
 
-    /** @param callable(Job): (string|Response) $handler */
-    public function __construct(
-        private readonly mixed $handler,
-        private readonly int $maxFrameSize,
-    ) {
+    /** @param \Closure(\Socket): never $workerLoop what a fork does with its channel */
+    public function __construct(private readonly \Closure $workerLoop)
+    {
     }
 
     public function run(): never
@@ -64,7 +62,7 @@ final class Master
             // means Node and this master are out of step for good.
             fwrite(STDERR, 'php-zygote master ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
             $this->killChildren();
-            exit(Worker::EXIT_PROTOCOL_ERROR);
+            exit(ProtocolException::EXIT_CODE);
         } catch (ChannelException) {
             // The control socket broke: same as Node going away.
         }
@@ -124,7 +122,7 @@ final class Master
         $this->setTitle('worker');
         $socket = $channel instanceof \Socket ? $channel : socket_import_stream($channel);
         Runtime::becomeWorker();
-        Worker::loop($socket, $this->handler, $this->maxFrameSize);
+        ($this->workerLoop)($socket);
     }
 
     private function reap(Frame $frame): void

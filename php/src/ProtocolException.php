@@ -11,4 +11,6 @@ namespace Zygote;
  */
 final class ProtocolException extends ChannelException
 {
+    /** Exit code of a worker or master that received a malformed frame (EX_DATAERR). */
+    public const EXIT_CODE = 65;
 }

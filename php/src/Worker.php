@@ -5,35 +5,16 @@ declare(strict_types=1);
 namespace Zygote;
 
 /**
- * The app's entry point: everything before Worker::serve() runs once, in
- * the master; the handler runs in forked workers.
- *
- *   require __DIR__ . '/vendor/autoload.php';   // booted once, in the master
- *   $app = App::boot();
- *   \Zygote\Worker::serve(function (\Zygote\Job $job) use ($app): string {
- *       return $app->handle($job->body, $job->context);
- *   });
+ * The loop of one forked worker: it reads jobs from its own channel, runs
+ * the handler, and answers each with a response or an error frame, until
+ * Node closes the channel. Nothing inside a job ends the loop.
  */
 final class Worker
 {
-    /** Exit code of a worker or master that received a malformed frame (EX_DATAERR). */
-    public const EXIT_PROTOCOL_ERROR = 65;
-
-    /**
-     * In the master: reports the app booted, then forks workers on request
-     * and never returns. In a worker: serves jobs with $handler until Node
-     * closes the channel, then exits.
-     *
-     * @param callable(Job): (string|Response) $handler
-     */
+    /** @deprecated Zygote::serve() is the entry point; this alias stays for apps that call it. */
     public static function serve(callable $handler): never
     {
-        if (!Runtime::startedByZygote()) {
-            $script = basename((string) ($_SERVER['argv'][0] ?? 'this script'));
-            fwrite(STDERR, "$script is a php-zygote app: start it from Node (npx php-zygote serve $script, WorkerPool or Master.start), not with php directly\n");
-            exit(64); // EX_USAGE
-        }
-        (new Master($handler, self::maxFrameSize()))->run();
+        Zygote::serve($handler);
     }
 
     /** @internal The loop of one forked worker. */
@@ -60,7 +41,7 @@ final class Worker
             }
         } catch (ProtocolException $e) {
             fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
-            exit(self::EXIT_PROTOCOL_ERROR);
+            exit(ProtocolException::EXIT_CODE);
         } catch (ChannelException $e) {
             // The channel broke (Node went away): nobody is left to answer.
             fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
@@ -102,11 +83,5 @@ final class Worker
             'line' => $e->getLine(),
             'trace' => substr($e->getTraceAsString(), 0, 16384),
         ];
-    }
-
-    private static function maxFrameSize(): int
-    {
-        $value = getenv('PHP_ZYGOTE_MAX_FRAME');
-        return $value !== false && ctype_digit($value) ? (int) $value : 64 * 1024 * 1024;
     }
 }

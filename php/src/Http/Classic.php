@@ -5,8 +5,8 @@ declare(strict_types=1);
 namespace Zygote\Http;
 
 use Zygote\Job;
-use Zygote\Response as Frame;
-use Zygote\Worker;
+use Zygote\Response as JobResponse;
+use Zygote\Zygote;
 
 /**
  * Runs code written for php-fpm: before each request it fills $_SERVER,
@@ -28,7 +28,7 @@ final class Classic
     /** @param callable(Request): void $handler */
     public static function serve(callable $handler): never
     {
-        Worker::serve(static fn (Job $job): Frame => self::handle($job, $handler));
+        Zygote::serve(static fn (Job $job): JobResponse => self::handle($job, $handler));
     }
 
     /** Like header(): replaces a header of the same name unless $replace is false. */
@@ -51,7 +51,7 @@ final class Classic
     }
 
     /** @internal */
-    public static function handle(Job $job, callable $handler): Frame
+    public static function handle(Job $job, callable $handler): JobResponse
     {
         $request = Request::fromJob($job);
         self::$headers = [];
@@ -70,7 +70,7 @@ final class Classic
         if (!array_filter($headers, static fn ($h) => strcasecmp($h[0], 'content-type') === 0)) {
             $headers[] = ['content-type', 'text/html; charset=UTF-8'];
         }
-        return new Frame($body, ['status' => (int) http_response_code(), 'headers' => $headers]);
+        return new JobResponse($body, ['status' => (int) http_response_code(), 'headers' => $headers]);
     }
 
     private static function fillGlobals(Request $request): void

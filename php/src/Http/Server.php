@@ -5,8 +5,8 @@ declare(strict_types=1);
 namespace Zygote\Http;
 
 use Zygote\Job;
-use Zygote\Response as Frame;
-use Zygote\Worker;
+use Zygote\Response as JobResponse;
+use Zygote\Zygote;
 
 /**
  * Serves HTTP requests from php-zygote's HTTP front (createRequestHandler
@@ -23,20 +23,20 @@ final class Server
     /** @param callable(Request, ResponseStream): (Response|string|null) $handler */
     public static function serve(callable $handler): never
     {
-        Worker::serve(static fn (Job $job): Frame => self::handle($job, $handler));
+        Zygote::serve(static fn (Job $job): JobResponse => self::handle($job, $handler));
     }
 
     /** @internal Turns one job into a request, and the handler's result into the final frame. */
-    public static function handle(Job $job, callable $handler): Frame
+    public static function handle(Job $job, callable $handler): JobResponse
     {
         $stream = new ResponseStream($job);
         $result = $handler(Request::fromJob($job), $stream);
         if ($stream->started()) {
-            return new Frame(is_string($result) ? $result : '');
+            return new JobResponse(is_string($result) ? $result : '');
         }
         if ($result instanceof Response) {
-            return new Frame($result->body, ['status' => $result->status, 'headers' => Response::headerPairs($result->headers)]);
+            return new JobResponse($result->body, ['status' => $result->status, 'headers' => Response::headerPairs($result->headers)]);
         }
-        return new Frame((string) $result, ['status' => 200, 'headers' => [['content-type', 'text/html; charset=UTF-8']]]);
+        return new JobResponse((string) $result, ['status' => 200, 'headers' => [['content-type', 'text/html; charset=UTF-8']]]);
     }
 }
