@@ -99,11 +99,15 @@ export function parentPid(pid) {
 
 export const openFdCount = () => readdirSync('/proc/self/fd').length;
 
-/** Polls `check` until it returns a truthy value, for state the kernel updates asynchronously. */
+/**
+ * Polls `check` until it returns (or resolves to) a truthy value, for state
+ * the kernel updates asynchronously. A check may be async: its promise is
+ * awaited, never taken as the truthy value itself.
+ */
 export async function until(check, ms, what) {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(10);

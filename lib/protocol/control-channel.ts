@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { native } from '../native/binding.js';
+import { receiveAvailable, type ReceiveEnd } from '../native/receive.js';
 import { ProtocolError } from '../errors.js';
 import { FLAG_CONTROL, FrameDecoder, encodeFrame, isControl, type Context, type Frame } from './frame.js';
 import type { NativeBinding, NativePoller } from '../../types/native.js';
@@ -107,35 +108,33 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   }
 
   #read(): void {
-    while (this.#fd !== null) {
-      let got;
-      try {
-        got = this.#native.receiveFds(this.#fd, this.#buffer, 0);
-      } catch (err) {
-        this.close(err as Error);
+    if (this.#fd === null) return;
+    let end: ReceiveEnd;
+    try {
+      end = receiveAvailable(this.#native, this.#fd, this.#buffer, () => this.#fd !== null, (bytes) => this.#take(bytes));
+    } catch (err) {
+      this.close(err as Error);
+      return;
+    }
+    if (end === 'eof') this.close(this.#decoder.midFrame ? new ProtocolError('the master closed its control socket in the middle of a frame') : null);
+  }
+
+  #take(bytes: Buffer): void {
+    let frames: Frame[];
+    try {
+      // Copy out of the shared read buffer: frames may keep slices of it.
+      frames = this.#decoder.push(Buffer.from(bytes));
+    } catch (err) {
+      this.close(err as Error);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#fd === null) return; // a listener closed the channel
+      if (!isControl(frame) || typeof frame.context.type !== 'string') {
+        this.close(new ProtocolError('the master sent a frame that is not a control message'));
         return;
       }
-      if (got === null) return;
-      if (got.bytes === 0) {
-        this.close(this.#decoder.midFrame ? new ProtocolError('the master closed its control socket in the middle of a frame') : null);
-        return;
-      }
-      let frames: Frame[];
-      try {
-        // Copy out of the shared read buffer: frames may keep slices of it.
-        frames = this.#decoder.push(Buffer.from(this.#buffer.subarray(0, got.bytes)));
-      } catch (err) {
-        this.close(err as Error);
-        return;
-      }
-      for (const frame of frames) {
-        if (this.#fd === null) return; // a listener closed the channel
-        if (!isControl(frame) || typeof frame.context.type !== 'string') {
-          this.close(new ProtocolError('the master sent a frame that is not a control message'));
-          return;
-        }
-        this.emit('message', frame.context);
-      }
+      this.emit('message', frame.context);
     }
   }
 }

@@ -7,6 +7,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { native } from '../native/binding.js';
+import { receiveAvailable, type ReceiveEnd } from '../native/receive.js';
 import type { NativeBinding, NativePoller } from '../../types/native.js';
 
 /** A line longer than this is cut into pieces, so one writer cannot grow memory without bound. */
@@ -65,21 +66,14 @@ export class OutputReader {
   }
 
   #read(): void {
-    while (this.#fd !== null) {
-      let got;
-      try {
-        got = this.#native.receiveFds(this.#fd, this.#buffer, 0);
-      } catch {
-        this.#end();
-        return;
-      }
-      if (got === null) return;
-      if (got.bytes === 0) {
-        this.#end(); // every writer has closed it
-        return;
-      }
-      this.#take(got.pid ?? 0, this.#buffer.subarray(0, got.bytes));
+    if (this.#fd === null) return;
+    let end: ReceiveEnd;
+    try {
+      end = receiveAvailable(this.#native, this.#fd, this.#buffer, () => this.#fd !== null, (bytes, pid) => this.#take(pid ?? 0, bytes));
+    } catch {
+      end = 'eof';
     }
+    if (end === 'eof') this.#end(); // every writer has closed it
   }
 
   #take(pid: number, bytes: Buffer): void {
