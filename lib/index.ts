@@ -65,3 +65,4 @@ export { createRequestHandler, statusFor } from './http/request-handler.js';
 export type { RequestHandler, RequestHandlerOptions } from './http/request-handler.js';
 export { BodyTooLargeError } from './errors.js';
 export { PayloadTooLargeError } from './errors.js';
+export { BodyTimeoutError } from './http/body-timeout-error.js';
