@@ -66,3 +66,6 @@ export type { RequestHandler, RequestHandlerOptions } from './http/request-handl
 export { BodyTooLargeError } from './errors.js';
 export { PayloadTooLargeError } from './errors.js';
 export { BodyTimeoutError } from './http/body-timeout-error.js';
+export { fastifyPhpZygote } from './http/fastify.js';
+export { keepRawBody } from './http/framework-body.js';
+export type { FastifyPhpZygoteOptions, FastifyInstanceLike } from './http/fastify.js';

@@ -5,8 +5,9 @@
  * headers in the context and the body, possibly in several frames, which
  * are forwarded as they arrive (chunked encoding).
  *
- * Works with node:http, and with Express or Fastify through their raw
- * req/res objects.
+ * Works with node:http, and mounted in Express or Fastify (see
+ * framework-body.ts for bodies they already read, fastify.ts for the
+ * plugin).
  *
  * Header names and values travel as Node's HTTP layer has them: each byte
  * one character U+0000..U+00FF (Latin-1). rawHeaders are already in that
@@ -29,6 +30,7 @@ import {
 import type { Context } from '../frame.js';
 import type { WorkerPool } from '../worker-pool.js';
 import { BodyTimeoutError } from './body-timeout-error.js';
+import { bodyReadByFramework, type PrereadBody } from './framework-body.js';
 import { endAfterDraining } from './linger.js';
 import { readBody } from './request-body.js';
 
@@ -83,7 +85,7 @@ export function createRequestHandler(pool: WorkerPool, options: RequestHandlerOp
     res.end(body);
   };
 
-  const answer = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+  const answer = async (req: IncomingMessage, res: ServerResponse, body: Buffer, preread: PrereadBody | null): Promise<void> => {
     if (body.length > maxBodySize) throw new BodyTooLargeError(maxBodySize);
     const controller = abortOnDisconnect ? new AbortController() : null;
     if (controller) {
@@ -93,8 +95,8 @@ export function createRequestHandler(pool: WorkerPool, options: RequestHandlerOp
     }
     const context = {
       method: req.method,
-      url: req.url,
-      headers: pairs(req.rawHeaders),
+      url: requestUrl(req),
+      headers: requestHeaders(req.rawHeaders, body, preread),
       httpVersion: req.httpVersion,
       remoteAddress: req.socket.remoteAddress ?? '',
       remotePort: req.socket.remotePort ?? 0,
@@ -136,9 +138,11 @@ export function createRequestHandler(pool: WorkerPool, options: RequestHandlerOp
   };
 
   return (req, res) => {
-    readBody(req, { maxBodySize, bodyTimeout })
+    const preread = bodyReadByFramework(req);
+    const body = preread ? Promise.resolve(preread.body) : readBody(req, { maxBodySize, bodyTimeout });
+    body
       // null: the client left before its body was complete; nobody to answer.
-      .then((buffer) => (buffer === null ? undefined : answer(req, res, buffer)))
+      .then((buffer) => (buffer === null ? undefined : answer(req, res, buffer, preread)))
       // Whatever went wrong, answering included, becomes a short response,
       // never an unhandled rejection that takes the server down.
       .catch((error: Error) => fail(req, res, error));
@@ -163,9 +167,29 @@ const MESSAGES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-function pairs(raw: string[]): [string, string][] {
+/**
+ * The URL the client asked for. Express strips the mount path from req.url
+ * (app.use('/php', handler)) and keeps the original in req.originalUrl; PHP
+ * must see what the client sent, as under php-fpm.
+ */
+function requestUrl(req: IncomingMessage): string | undefined {
+  const { originalUrl } = req as IncomingMessage & { originalUrl?: unknown };
+  return typeof originalUrl === 'string' ? originalUrl : req.url;
+}
+
+/**
+ * The request's [name, value] pairs for the context. When a framework had
+ * read the body, Content-Length must describe the body PHP gets (a
+ * re-serialized one may differ), and Content-Type too if it was re-typed.
+ */
+function requestHeaders(raw: string[], body: Buffer, preread: PrereadBody | null): [string, string][] {
   const result: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) result.push([raw[i], raw[i + 1]]);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (preread && name === 'content-length') result.push([raw[i], String(body.length)]);
+    else if (preread?.contentType !== undefined && name === 'content-type') result.push([raw[i], preread.contentType]);
+    else result.push([raw[i], raw[i + 1]]);
+  }
   return result;
 }
 
