@@ -176,6 +176,15 @@ export class BodyTooLargeError extends PhpZygoteError {
   }
 }
 
+/** No piece of an HTTP request body arrived for bodyTimeout ms; answered with 408. */
+export class BodyTimeoutError extends PhpZygoteError {
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super('ERR_BODY_TIMEOUT', `the request body did not arrive: nothing for bodyTimeout (${timeout} ms)`);
+    this.timeout = timeout;
+  }
+}
+
 /** A job's context and body are larger than maxFrameSize; it was not sent. */
 export class PayloadTooLargeError extends PhpZygoteError {
   readonly size: number;

@@ -22,6 +22,7 @@ export {
   AbortError,
   CrashLoopError,
   BodyTooLargeError,
+  BodyTimeoutError,
   PayloadTooLargeError,
 } from './errors.js';
 
@@ -84,3 +85,6 @@ export type { WorkerCountRange } from './pool/pool-options.js';
 // http/: serving HTTP through a pool.
 export { createRequestHandler, statusFor } from './http/request-handler.js';
 export type { RequestHandler, RequestHandlerOptions } from './http/request-handler.js';
+export { fastifyPhpZygote } from './http/fastify.js';
+export { keepRawBody } from './http/framework-body.js';
+export type { FastifyPhpZygoteOptions, FastifyInstanceLike } from './http/fastify.js';

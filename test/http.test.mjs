@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool, createRequestHandler } from 'php-zygote';
 import { procState, sleep, track, killAll, until, within } from './helpers.mjs';
+import { bytes, exchange } from './raw-http.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -31,14 +32,16 @@ async function serve(app, poolOptions = {}, handlerOptions = {}) {
   await within(pool.ready(), 20000, 'pool ready');
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${server.address().port}`, pool };
+  return { url: `http://127.0.0.1:${server.address().port}`, port: server.address().port, pool };
 }
 
 test('a request travels as one job: method, path, query, headers, cookies and parsed body reach PHP', async () => {
   const { url } = await serve('http.php');
   const res = await fetch(`${url}/request?x=1&list[]=a&list[]=b`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', cookie: 'session=abc; theme=dark', 'x-trace': 'ü-1' },
+    // fetch sends each character of a header value as one byte (Latin-1):
+    // this is how it sends the UTF-8 bytes of 'ü-1'.
+    headers: { 'content-type': 'application/json', cookie: 'session=abc; theme=dark', 'x-trace': Buffer.from('ü-1').toString('latin1') },
     body: JSON.stringify({ hello: 'wörld' }),
   });
   assert.is(res.status, 201);
@@ -100,12 +103,15 @@ test('errors map to status codes: 413, 504, 502, 500, 503 with Retry-After', asy
   assert.is((await queued).status, 200);
 });
 
-test('a header value Node cannot send is dropped, not a crash; 204 has no body or length', async () => {
+test('a header value Node cannot send (CR LF) is dropped, not a crash; UTF-8 in a header arrives as its bytes; 204 has no body or length', async () => {
   const { url } = await serve('http.php');
   const res = await fetch(`${url}/utf8-header`);
   assert.is(res.status, 200);
   assert.is(res.headers.get('x-ok'), 'yes');
-  assert.is(res.headers.get('content-disposition'), null);
+  assert.is(res.headers.get('x-injected'), null);
+  assert.is(res.headers.get('set-cookie'), null);
+  // fetch shows header bytes as Latin-1 characters.
+  assert.is(Buffer.from(res.headers.get('content-disposition'), 'latin1').toString('utf8'), 'attachment; filename="日本.pdf"');
   assert.is(await res.text(), 'file');
   const empty = await fetch(`${url}/no-content`);
   assert.is(empty.status, 204);
@@ -113,6 +119,50 @@ test('a header value Node cannot send is dropped, not a crash; 204 has no body o
   const head = await fetch(`${url}/upload`, { method: 'HEAD' });
   assert.is(head.status, 200);
   assert.is(await head.text(), '');
+});
+
+// UTF-8, and bytes that are not UTF-8 at all (0xFF, 0xFE, a lone 0x80).
+const NAME = Buffer.from('Jürgen');
+const RAW = Buffer.from([0x61, 0xff, 0xfe, 0x80, 0x62]);
+
+test('header and cookie bytes reach PHP exactly as the client sent them, UTF-8 or not, and response header bytes reach the client', async () => {
+  const { port } = await serve('http.php');
+  const res = await exchange(port, bytes(
+    'GET /bytes HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: ', NAME, '\r\nX-Raw: ', RAW,
+    '\r\nCookie: name=', NAME, '; bin=', RAW, '\r\nConnection: close\r\n\r\n',
+  ));
+  assert.is(res.status, 200);
+  const seen = JSON.parse(res.body.toString('utf8'));
+  assert.equal(seen.headers['x-name'], [NAME.toString('hex')]);
+  assert.equal(seen.headers['x-raw'], [RAW.toString('hex')]);
+  assert.equal(seen.cookies, { name: NAME.toString('hex'), bin: RAW.toString('hex') });
+  assert.equal(res.headers['content-disposition'], Buffer.from('attachment; filename="Jürgen.txt"'));
+  assert.equal(res.headers['x-echo'], RAW);
+});
+
+test('the classic adapter: $_SERVER and $_COOKIE hold the bytes the client sent, Classic::header() bytes reach the client', async () => {
+  const { port } = await serve('classic.php');
+  const res = await exchange(port, bytes(
+    'GET /?action=bytes HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: ', NAME, '\r\nX-Raw: ', RAW,
+    '\r\nCookie: name=', NAME, '; bin=', RAW, '\r\nConnection: close\r\n\r\n',
+  ));
+  assert.is(res.status, 200);
+  assert.equal(JSON.parse(res.body.toString('utf8')), {
+    name: NAME.toString('hex'),
+    raw: RAW.toString('hex'),
+    cookie: { name: NAME.toString('hex'), bin: RAW.toString('hex') },
+  });
+  assert.equal(res.headers['content-disposition'], Buffer.from('attachment; filename="Jürgen.txt"'));
+});
+
+test('a body that stops arriving ends in 408 after bodyTimeout, and the option is checked', async () => {
+  const { port, pool } = await serve('http.php', {}, { bodyTimeout: 300 });
+  const res = await exchange(port, 'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc');
+  assert.is(res.status, 408);
+  assert.is(res.headers.connection.toString(), 'close');
+  for (const bodyTimeout of [0, -1, Infinity, '30s']) {
+    assert.throws(() => createRequestHandler(pool, { bodyTimeout }), /options\.bodyTimeout must be a positive number of milliseconds/);
+  }
 });
 
 test('stray echo output goes to the logs, not into the response', async () => {
@@ -154,6 +204,49 @@ test('without isolation the same global does survive (the contrast that makes th
   const { url } = await serve('classic.php', { workers: 1 });
   await fetch(`${url}/?action=set&value=kept`);
   assert.is((await (await fetch(`${url}/`)).json()).leftover, 'kept');
+});
+
+/** Starts the CLI; resolves with its URL once it printed where it listens. */
+async function cli(args) {
+  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child.pid);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
+  child.stderr.setEncoding('utf8').on('data', (c) => { err += c; });
+  const exit = once(child, 'exit');
+  cleanups.push(async () => {
+    // Stopped the way users stop it, so it closes its pool: a SIGKILLed CLI
+    // would orphan its master to whoever is a subreaper (this test process).
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await within(exit, 10000, 'the CLI to stop');
+  });
+  const url = await within(new Promise((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(`the CLI exited: ${err}`)));
+  }), 20000, 'the CLI to listen');
+  return { child, url, exit, output: () => ({ out, err }) };
+}
+
+test('a body over --max-body gets its 413 every time, although the client is still sending (10 tries in a row)', async () => {
+  // The server in another process, as users run it: with client and server
+  // on one event loop the reset race this guards against hardly shows.
+  const { url } = await cli(['serve', `${fixtures}http.php`, '--port', '0', '--workers', '1', '--max-body', '12M']);
+  const body = Buffer.alloc(13 * 1024 * 1024, 0x61);
+  for (let i = 0; i < 10; i++) {
+    const res = await within(fetch(`${url}/upload`, { method: 'POST', body }), 20000, `upload ${i}`);
+    assert.is(res.status, 413, `try ${i}`);
+    assert.is(await res.text(), '413 Payload Too Large\n');
+  }
+  // Without a Content-Length (chunked), the limit is found mid-body.
+  for (let i = 0; i < 3; i++) {
+    const res = await within(fetch(`${url}/upload`, { method: 'POST', body: new Blob([body]).stream(), duplex: 'half' }), 20000, `chunked upload ${i}`);
+    assert.is(res.status, 413, `chunked try ${i}`);
+    await res.arrayBuffer();
+  }
 });
 
 test.run();

@@ -17,10 +17,6 @@ import { killAll, track, within } from './helpers.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const test = suite('README: every example runs as written');
 
-// Sections another branch is rewriting (fix/http edits the HTTP section).
-// Their blocks are reported as skipped, not passed; delete the entry once
-// that branch has landed with its blocks runnable or marked.
-const EDITED_ELSEWHERE = new Set(['HTTP']);
 
 /** The README's code blocks: language, text, heading, and the not-runnable reason if marked. */
 function codeBlocks(markdown) {
@@ -53,7 +49,7 @@ function codeBlocks(markdown) {
 }
 
 const blocks = codeBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
-const runnable = blocks.filter((b) => b.notRunnable === null && !EDITED_ELSEWHERE.has(b.heading));
+const runnable = blocks.filter((b) => b.notRunnable === null);
 const phpFiles = runnable.filter((b) => b.lang === 'php').map((b) => ({ ...b, name: /^<\?php \/\/ ([\w.-]+\.php)\b/.exec(b.text)?.[1] }));
 const jsBlocks = runnable.filter((b) => b.lang !== 'php');
 
@@ -97,10 +93,6 @@ test('the README has runnable examples, and every marked block says why it is no
     if (block.notRunnable !== null) assert.ok(block.notRunnable.length > 0, `README.md:${block.line}: not-runnable needs a reason`);
   }
 });
-
-for (const block of blocks.filter((b) => EDITED_ELSEWHERE.has(b.heading) && b.notRunnable === null)) {
-  test.skip(`README.md:${block.line} (${block.heading}, ${block.lang}): section edited on another branch`);
-}
 
 for (const block of jsBlocks) {
   test(`README.md:${block.line} (${block.heading}): the ${block.lang} example exits 0`, async () => {

@@ -70,7 +70,7 @@ final class Classic
         if (!array_filter($headers, static fn ($h) => strcasecmp($h[0], 'content-type') === 0)) {
             $headers[] = ['content-type', 'text/html; charset=UTF-8'];
         }
-        return new JobResponse($body, ['status' => (int) http_response_code(), 'headers' => $headers]);
+        return new JobResponse($body, ['status' => (int) http_response_code(), 'headers' => HeaderBytes::encodePairs($headers)]);
     }
 
     private static function fillGlobals(Request $request): void

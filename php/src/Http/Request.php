@@ -9,7 +9,8 @@ use Zygote\Job;
 /**
  * An HTTP request as php-zygote's HTTP front sends it: method, URL, headers,
  * remote address and protocol in the job context, the raw body as the job
- * body.
+ * body. Header values (and so cookies) are the bytes the client sent, as
+ * with php-fpm: not necessarily UTF-8.
  */
 final class Request
 {
@@ -43,7 +44,8 @@ final class Request
         $c = $job->context;
         $headers = [];
         foreach ($c['headers'] ?? [] as [$name, $value]) {
-            $headers[strtolower((string) $name)][] = (string) $value;
+            // Back to the bytes the client sent (see HeaderBytes).
+            $headers[strtolower(HeaderBytes::decode((string) $name))][] = HeaderBytes::decode((string) $value);
         }
         $uri = (string) ($c['url'] ?? '/');
         $questionMark = strpos($uri, '?');

@@ -26,7 +26,9 @@ final class Response
     }
 
     /**
-     * Headers as [name, value] pairs, the form the frame context carries.
+     * Headers as [name, value] pairs, the form the frame context carries:
+     * each byte of a name or value sent as is, whatever the encoding (see
+     * HeaderBytes).
      *
      * @param array<string, string|list<string>> $headers
      * @return list<array{string, string}>
@@ -39,6 +41,6 @@ final class Response
                 $pairs[] = [(string) $name, (string) $value];
             }
         }
-        return $pairs;
+        return HeaderBytes::encodePairs($pairs);
     }
 }
