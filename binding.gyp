@@ -3,6 +3,7 @@
     {
       "target_name": "php_zygote",
       "sources": [
+        "src-native/arguments.cc",
         "src-native/binding.cc",
         "src-native/fd_registry.cc",
         "src-native/poller.cc",

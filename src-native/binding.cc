@@ -6,51 +6,11 @@
 #include <vector>
 
 #include "addon.h"
+#include "arguments.h"
 #include "syscalls.h"
 #include "system_error.h"
 
 namespace zygote {
-
-namespace {
-
-int IntegerArg(const Napi::CallbackInfo& info, size_t index, const char* name,
-               int min) {
-  Napi::Value value = info[index];
-  if (value.IsNumber()) {
-    double d = value.As<Napi::Number>().DoubleValue();
-    if (d >= min && d <= 2147483647.0 && d == static_cast<int>(d)) {
-      return static_cast<int>(d);
-    }
-  }
-  throw ArgumentError(info.Env(), std::string("The \"") + name +
-                                      "\" argument must be an integer >= " +
-                                      std::to_string(min));
-}
-
-int FdArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  return IntegerArg(info, index, name, 0);
-}
-
-std::vector<int> FdArrayArg(const Napi::CallbackInfo& info, size_t index) {
-  Napi::Env env = info.Env();
-  if (!info[index].IsArray()) {
-    throw ArgumentError(env, "The \"fds\" argument must be an array of fds");
-  }
-  Napi::Array array = info[index].As<Napi::Array>();
-  std::vector<int> fds;
-  fds.reserve(array.Length());
-  for (uint32_t i = 0; i < array.Length(); i++) {
-    Napi::Value v = array.Get(i);
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (d < 0 || d > 2147483647.0 || d != static_cast<int>(d)) {
-      throw ArgumentError(env, "The \"fds\" argument must be an array of fds");
-    }
-    fds.push_back(static_cast<int>(d));
-  }
-  return fds;
-}
-
-}  // namespace
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports,
@@ -144,8 +104,8 @@ Napi::Value Addon::ReceiveFds(const Napi::CallbackInfo& info) {
   Napi::TypedArray buffer = info[1].As<Napi::TypedArray>();
   int max_fds = info.Length() > 2 && !info[2].IsUndefined()
                     ? IntegerArg(info, 2, "maxFds", 0)
-                    : 253;
-  if (max_fds > 253) max_fds = 253;  // SCM_MAX_FD
+                    : kMaxPassedFds;
+  if (max_fds > kMaxPassedFds) max_fds = kMaxPassedFds;
 
   uint8_t* bytes =
       static_cast<uint8_t*>(buffer.ArrayBuffer().Data()) + buffer.ByteOffset();

@@ -1,6 +1,7 @@
 #include "poller.h"
 
 #include "addon.h"
+#include "arguments.h"
 #include "system_error.h"
 
 namespace zygote {
@@ -22,13 +23,7 @@ Napi::Function Poller::Define(Napi::Env env) {
 
 Poller::Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) {
-    throw ArgumentError(env, "The \"fd\" argument must be a non-negative integer");
-  }
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  if (fd < 0 || info[0].As<Napi::Number>().DoubleValue() != fd) {
-    throw ArgumentError(env, "The \"fd\" argument must be a non-negative integer");
-  }
+  int fd = FdArg(info, 0, "fd");
   if (!info[1].IsFunction()) {
     throw ArgumentError(env, "The \"callback\" argument must be a function");
   }
@@ -90,16 +85,11 @@ void Poller::SetActive(bool active) {
 Napi::Value Poller::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (handle_ == nullptr) {
-    Napi::Error error = Napi::Error::New(env, "Poller is closed");
-    error.Set("code", Napi::String::New(env, "ERR_POLLER_CLOSED"));
-    throw error;
+    throw CodedError(env, "ERR_POLLER_CLOSED", "Poller is closed");
   }
   int events = UV_READABLE;
   if (info.Length() > 0 && !info[0].IsUndefined()) {
-    if (!info[0].IsNumber()) {
-      throw ArgumentError(env, "The \"events\" argument must be a number");
-    }
-    events = info[0].As<Napi::Number>().Int32Value();
+    events = IntegerArg(info, 0, "events", 0);
   }
   int rc = uv_poll_start(handle_, events, OnPoll);
   if (rc < 0) throw SystemError(env, rc, "uv_poll_start");

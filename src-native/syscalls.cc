@@ -51,7 +51,7 @@ ssize_t SendWithFds(int sock, const void* data, size_t length,
                     const std::vector<int>& fds) {
   // A stream socket cannot carry ancillary data without at least one byte.
   if (length == 0) return -EINVAL;
-  if (fds.size() > 253) return -EINVAL;  // SCM_MAX_FD in the kernel
+  if (fds.size() > static_cast<size_t>(kMaxPassedFds)) return -EINVAL;
 
   struct iovec iov;
   iov.iov_base = const_cast<void*>(data);

@@ -9,6 +9,9 @@
 
 namespace zygote {
 
+// SCM_MAX_FD: the most fds the kernel passes in one SCM_RIGHTS message.
+constexpr int kMaxPassedFds = 253;
+
 // pidfd_open(2) with PIDFD_NONBLOCK (Linux 5.10). Returns the pidfd.
 // The kernel makes every pidfd close-on-exec.
 int OpenPidfd(pid_t pid);

@@ -60,6 +60,12 @@ Napi::Error SystemError(Napi::Env env, int negative_errno, const char* syscall) 
   return error;
 }
 
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error;
+}
+
 Napi::TypeError ArgumentError(Napi::Env env, const std::string& message) {
   Napi::TypeError error = Napi::TypeError::New(env, message);
   error.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));

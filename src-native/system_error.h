@@ -11,6 +11,9 @@ namespace zygote {
 // `negative_errno` is what the syscalls.h functions return.
 Napi::Error SystemError(Napi::Env env, int negative_errno, const char* syscall);
 
+// Error(message) with a `code` property, for errors that are no errno.
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message);
+
 // TypeError with code ERR_INVALID_ARG_TYPE, for arguments of the wrong type.
 Napi::TypeError ArgumentError(Napi::Env env, const std::string& message);
 
