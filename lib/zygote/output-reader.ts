@@ -85,13 +85,24 @@ export class OutputReader {
     let text = partial.text + partial.decoder.write(bytes);
     let newline: number;
     while ((newline = text.indexOf('\n')) !== -1) {
-      this.#onLine(pid, this.#stream, text.slice(0, newline));
+      this.#emit(pid, text.slice(0, newline));
       text = text.slice(newline + 1);
     }
-    while (text.length > MAX_LINE) {
-      this.#onLine(pid, this.#stream, text.slice(0, MAX_LINE));
-      text = text.slice(MAX_LINE);
+    // What is left has no newline yet: whole pieces of MAX_LINE go now.
+    const whole = text.length - (text.length % MAX_LINE);
+    if (whole > 0) {
+      this.#emit(pid, text.slice(0, whole));
+      text = text.slice(whole);
     }
     partial.text = text;
+  }
+
+  /** One line, in pieces of at most MAX_LINE characters however it arrived. */
+  #emit(pid: number, line: string): void {
+    if (line.length <= MAX_LINE) {
+      this.#onLine(pid, this.#stream, line);
+      return;
+    }
+    for (let i = 0; i < line.length; i += MAX_LINE) this.#onLine(pid, this.#stream, line.slice(i, i + MAX_LINE));
   }
 }
