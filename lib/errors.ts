@@ -156,8 +156,9 @@ export class AbortError extends PhpZygoteError {
 
 /**
  * Workers or masters kept dying (crashLimit exits within crashWindow), so
- * the pool stopped forking instead of looping; like php-fpm's
- * emergency_restart_threshold. `logs` holds the last one's output lines.
+ * the pool stopped forking instead of looping, like php-fpm's
+ * emergency_restart_threshold; it tries a fresh master after
+ * recoveryDelay. `logs` holds the last one's output lines.
  */
 export class CrashLoopError extends PhpZygoteError {
   readonly logs: string[];

@@ -13,7 +13,10 @@ const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const test = suite('socket pairs and fd passing (SCM_RIGHTS)');
 let dir;
 test.before.each(() => { dir = mkdtempSync(join(tmpdir(), 'php-zygote-fds-')); });
-test.after.each(() => { killAll(); rmSync(dir, { recursive: true, force: true }); });
+test.after.each(async () => {
+  await killAll();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** Starts a PHP fixture with `fd` as its fd 3, then closes our copy of it. */
 function php(fixture, fd, args = []) {
