@@ -109,7 +109,7 @@ const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFini
 export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const o = { ...DEFAULTS, ...stripUndefined(options) };
-  const { workers = availableParallelism(), script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines } = options;
+  const { workers = availableParallelism(), script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, user, group } = options;
 
   let min: number;
   let max: number;
@@ -145,7 +145,7 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   if (!isMs(o.tick) || o.tick < 10) throw new TypeError('options.tick must be at least 10 milliseconds');
   if (!isMs(o.closeTimeout)) throw new TypeError('options.closeTimeout must be a non-negative number of milliseconds');
 
-  const master = { script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines };
+  const master = { script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, user, group };
   validateMasterOptions(master);
   return {
     master,

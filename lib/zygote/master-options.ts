@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
+import { resolveIdentity, type Identity } from './identity.js';
 
 /** The PHP runtime shipped with this package (php/). */
 export const PHP_RUNTIME_DIR = path.resolve(__dirname, '..', '..', '..', 'php');
@@ -27,13 +28,24 @@ export interface MasterOptions {
   startTimeout?: number;
   /** How many output lines are kept per process for error messages. Default 20. */
   keepLogLines?: number;
+  /**
+   * The user the master and its workers run as (a name or uid), like
+   * php-fpm's pool `user`. Needs Node to run as root. Default: Node's own.
+   */
+  user?: string | number;
+  /** Their group (a name or gid). Default: the user's primary group. */
+  group?: string | number;
 }
 
-export type Settings = Required<Omit<MasterOptions, 'cwd'>> & { cwd: string | undefined };
+export type Settings = Required<Omit<MasterOptions, 'cwd' | 'user' | 'group'>> & {
+  cwd: string | undefined;
+  /** Who PHP runs as, when not as Node's own user. */
+  identity: Identity | null;
+};
 
 export function validateMasterOptions(options: MasterOptions): Settings {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const { script, args = [], php = 'php', ini = {}, env = process.env, cwd, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, startTimeout = 30_000, keepLogLines = 20 } = options;
+  const { script, args = [], php = 'php', ini = {}, env = process.env, cwd, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, startTimeout = 30_000, keepLogLines = 20, user, group } = options;
   if (typeof script !== 'string' || script.length === 0) throw new TypeError('options.script must be the path of a PHP file');
   const resolved = path.resolve(cwd ?? process.cwd(), script);
   if (!existsSync(resolved)) throw new TypeError(`options.script does not exist: ${resolved}`);
@@ -51,7 +63,12 @@ export function validateMasterOptions(options: MasterOptions): Settings {
   }
   if (!Number.isFinite(startTimeout) || startTimeout <= 0) throw new TypeError('options.startTimeout must be a positive number of milliseconds');
   if (!Number.isInteger(keepLogLines) || keepLogLines < 0) throw new TypeError('options.keepLogLines must be a non-negative integer');
-  return { script: resolved, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines };
+  const isId = (v: unknown) => (typeof v === 'string' && v.length > 0) || (Number.isInteger(v) && (v as number) >= 0);
+  if (user !== undefined && !isId(user)) throw new TypeError('options.user must be a user name or a uid');
+  if (group !== undefined && !isId(group)) throw new TypeError('options.group must be a group name or a gid');
+  if (group !== undefined && user === undefined) throw new TypeError('options.group needs options.user');
+  const identity = user === undefined ? null : resolveIdentity(user, group);
+  return { script: resolved, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, identity };
 }
 
 export function phpArguments(settings: Settings): string[] {
@@ -61,7 +78,7 @@ export function phpArguments(settings: Settings): string[] {
   }
   // Preloading as root needs a user to preload as; root itself is what the
   // master runs as, so say so rather than fail the boot.
-  if (ini['opcache.preload'] && process.getuid?.() === 0 && !ini['opcache.preload_user']) ini['opcache.preload_user'] = 'root';
+  if (ini['opcache.preload'] && process.getuid?.() === 0 && !ini['opcache.preload_user']) ini['opcache.preload_user'] = settings.identity?.name ?? 'root';
   const args: string[] = [];
   for (const [key, value] of Object.entries(ini)) args.push('-d', `${key}=${value}`);
   args.push('-d', `auto_prepend_file=${path.join(PHP_RUNTIME_DIR, 'autoload.php')}`);

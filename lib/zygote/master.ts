@@ -112,6 +112,9 @@ export class Master extends EventEmitter<MasterEvents> {
         // and lets the master end everything its workers started.
         detached: true,
         cwd: settings.cwd,
+        // Dropped before PHP runs a line of the app (libuv also clears the
+        // supplementary groups), so the boot runs unprivileged too.
+        ...(settings.identity ? { uid: settings.identity.uid, gid: settings.identity.gid } : {}),
         env: {
           ...settings.env,
           PHP_ZYGOTE: '1',
