@@ -14,6 +14,7 @@
  * sees a finished job still running.
  */
 import { AbortError, JobTimeoutError, MasterClosedError, MasterStartError, PoolClosedError, type CrashLoopError } from '../errors.js';
+import { performance } from 'node:perf_hooks';
 import { readMemory, readMemorySync, type ProcessMemory } from '../process/memory.js';
 import { encodeContext, type Context } from '../protocol/frame.js';
 import type { LogLine } from '../zygote/master.js';
@@ -45,7 +46,7 @@ export interface WorkerStats {
   startedAt: number;
 }
 
-export interface PoolStats {
+export interface EngineStats {
   /** The pool's life cycle: starting, running, crash-loop, closing, closed. */
   state: PoolState;
   workers: { total: number; starting: number; idle: number; busy: number; retiring: number };
@@ -54,8 +55,25 @@ export interface PoolStats {
   list: WorkerStats[];
 }
 
+/** How one job ended, for the pool's timings and metrics. */
+export interface JobOutcome {
+  /** Time in the queue, ms. */
+  waitMs: number;
+  /** Time on a worker, ms; null when it never ran (refused, timed out or aborted while queued). */
+  runMs: number | null;
+  /** Null when it succeeded. */
+  error: Error | null;
+}
+
 export interface EngineEvents {
+  /** A worker joined the pool (forked and ready). */
+  workerCreate(info: { pid: number; master: number }): void;
   exit(info: WorkerExitInfo): void;
+  job(outcome: JobOutcome): void;
+  /** A master booted, in `ms`. */
+  masterBoot(info: { pid: number; ms: number }): void;
+  /** A fork from request to ready worker took `ms`. */
+  fork(ms: number): void;
   log(line: LogLine): void;
   /** A crash loop began (CrashLoopError), or a recovery's master failed to boot (MasterStartError). */
   error(error: Error): void;
@@ -90,7 +108,10 @@ export class PoolEngine {
     this.#masters = new Masters(factory, settings.master, {
       log: (line) => events.log(line),
       bootFailed: (error) => this.#crash(error instanceof MasterStartError ? error.logs : []),
-      booted: () => this.#retireOrphans(),
+      booted: (master, ms) => {
+        events.masterBoot({ pid: master.pid, ms });
+        this.#retireOrphans();
+      },
       currentDied: (master) => this.#onMasterDied(master),
     });
     this.#ticker = setInterval(() => this.#tick(), settings.tick);
@@ -135,7 +156,7 @@ export class PoolEngine {
     return this.#closing;
   }
 
-  stats(): PoolStats {
+  stats(): EngineStats {
     const list: WorkerStats[] = [...this.#slots].map((s) => ({ pid: s.worker.pid, state: s.state, jobs: s.jobs, memory: s.memory, startedAt: s.startedAt }));
     const count = (state: SlotState) => list.filter((w) => w.state === state).length;
     return {
@@ -167,9 +188,12 @@ export class PoolEngine {
     const fork = (async () => {
       try {
         const master = await this.#masters.get();
+        const asked = performance.now();
         const worker = await master.fork();
+        this.#events.fork(performance.now() - asked);
         const slot = new Slot(worker, master);
         this.#slots.add(slot);
+        this.#events.workerCreate({ pid: worker.pid, master: master.pid });
         void worker.exited.then((exit) => this.#onExit(slot, exit));
         worker.on('protocol-error', () => slot.kill('protocol'));
         this.#release(slot);
@@ -205,6 +229,7 @@ export class PoolEngine {
   #execute(slot: Slot, job: Job): void {
     slot.occupy();
     job.slot = slot;
+    job.startedAt = performance.now();
     this.#running++;
     const timeout = job.options.timeout ?? this.#settings.execTimeout;
     if (timeout > 0) {
@@ -264,6 +289,9 @@ export class PoolEngine {
       this.#supervisor.recordSuccess();
     }
     job.settle(error, result);
+    const now = performance.now();
+    const started = job.startedAt;
+    this.#events.job({ waitMs: (started ?? now) - job.queuedAt, runMs: started === null ? null : now - started, error });
   }
 
   #abort(job: Job): void {

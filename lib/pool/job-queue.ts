@@ -4,6 +4,7 @@
  * job settles exactly once, whoever gets there first: its answer, an
  * error, a timeout or an abort.
  */
+import { performance } from 'node:perf_hooks';
 import { AbortError, QueueFullError, QueueTimeoutError } from '../errors.js';
 import type { Context } from '../protocol/frame.js';
 import type { JobResult } from '../zygote/worker.js';
@@ -27,6 +28,9 @@ export class Job {
   readonly promise: Promise<JobResult>;
   /** The slot running it, from dispatch until it settles. */
   slot: Slot | null = null;
+  /** performance.now() when it was queued, and when a worker took it (null while queued). */
+  readonly queuedAt = performance.now();
+  startedAt: number | null = null;
   #resolve!: (result: JobResult) => void;
   #reject!: (error: Error) => void;
   #settled = false;

@@ -4,6 +4,7 @@
  * still finishing. Booting is shared: concurrent forks wait for the same
  * boot instead of each starting a master.
  */
+import { performance } from 'node:perf_hooks';
 import { PoolClosedError } from '../errors.js';
 import type { LogLine, MasterOptions } from '../zygote/master.js';
 import type { MasterFactory, PoolMaster } from './master-factory.js';
@@ -12,8 +13,8 @@ export interface MastersEvents {
   log(line: LogLine): void;
   /** A boot failed (MasterStartError, with the master's output). */
   bootFailed(error: Error): void;
-  /** A new master became current. */
-  booted(master: PoolMaster): void;
+  /** A new master became current; its boot took `ms`. */
+  booted(master: PoolMaster, ms: number): void;
   /** The current master died while the pool still wanted it. */
   currentDied(master: PoolMaster): void;
 }
@@ -60,6 +61,7 @@ export class Masters {
 
   /** Boots a new master and makes it current (reload, recovery). The previous ones keep running. */
   async boot(): Promise<PoolMaster> {
+    const started = performance.now();
     let master: PoolMaster;
     try {
       master = await this.#factory(this.#options);
@@ -81,7 +83,7 @@ export class Masters {
       throw new PoolClosedError('the worker pool closed while a master was booting');
     }
     this.#current = master;
-    this.#events.booted(master);
+    this.#events.booted(master, performance.now() - started);
     return master;
   }
 

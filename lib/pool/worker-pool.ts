@@ -16,18 +16,38 @@ import { AbortError } from '../errors.js';
 import { adoptOrphans } from '../process/orphan-reaper.js';
 import type { LogLine } from '../zygote/master.js';
 import type { JobResult } from '../zygote/worker.js';
-import { PoolEngine, type PoolStats, type WorkerExitInfo } from './engine.js';
+import type { Registry } from 'prom-client';
+import { PoolEngine, type EngineStats, type WorkerExitInfo } from './engine.js';
+import type { MetricsOptions, PoolMetrics } from './metrics.js';
+import { Timings, type TimeSummary } from './timings.js';
 import type { PoolRunOptions } from './job-queue.js';
 import { startMaster, type MasterFactory } from './master-factory.js';
 import { validatePoolOptions, type WorkerPoolOptions } from './pool-options.js';
 
 export type { WorkerPoolOptions } from './pool-options.js';
 export type { PoolRunOptions } from './job-queue.js';
-export type { PoolState, PoolStats, WorkerStats, WorkerExitInfo } from './engine.js';
+export type { PoolState, WorkerStats, WorkerExitInfo } from './engine.js';
+export type { TimeSummary } from './timings.js';
+export type { MetricsOptions } from './metrics.js';
+
+export interface PoolStats extends EngineStats {
+  /** Jobs settled since the start, succeeded or failed. */
+  completed: number;
+  /** Share of the worker capacity (`max` workers since the start) spent running jobs, 0..1. */
+  utilization: number;
+  /** How long jobs ran on a worker, ms. */
+  runTime: TimeSummary;
+  /** How long jobs waited for a worker, ms (also jobs that never ran). */
+  waitTime: TimeSummary;
+}
 export type { ExitReason, SlotState } from './slot.js';
 export type { MasterFactory, PoolMaster, PoolWorker } from './master-factory.js';
 
 export interface PoolEvents {
+  /** A worker joined the pool: forked and ready for jobs. */
+  workerCreate: [info: { pid: number; master: number }];
+  /** A worker left the pool (as `exit`, under piscina's name). */
+  workerDestroy: [info: WorkerExitInfo];
   exit: [info: WorkerExitInfo];
   log: [line: LogLine];
   /**
@@ -45,16 +65,34 @@ export interface PoolInternals {
 export class WorkerPool extends EventEmitter<PoolEvents> {
   readonly #engine: PoolEngine;
   readonly #closeTimeout: number;
+  readonly #maxWorkers: number;
+  readonly #timings = new Timings();
+  #metrics: PoolMetrics | null = null;
 
   constructor(options: WorkerPoolOptions, internals: PoolInternals = {}) {
     super();
     const settings = validatePoolOptions(options);
     this.#closeTimeout = settings.closeTimeout;
+    this.#maxWorkers = settings.max;
     // Explicit and documented (README, "Orphans"): workers orphaned by a
     // dying master must reparent to Node, not to PID 1, to be reaped.
     if (settings.adoptOrphans) adoptOrphans();
     this.#engine = new PoolEngine(settings, internals.startMaster ?? startMaster, {
-      exit: (info) => this.emit('exit', info),
+      workerCreate: (info) => this.emit('workerCreate', info),
+      exit: (info) => {
+        this.#timings.exit(info);
+        this.emit('workerDestroy', info);
+        this.emit('exit', info);
+      },
+      job: (outcome) => {
+        this.#timings.job(outcome);
+        this.#metrics?.job(outcome);
+      },
+      masterBoot: ({ ms }) => {
+        this.#timings.masterBoots++;
+        this.#metrics?.masterBoot(ms);
+      },
+      fork: (ms) => this.#metrics?.fork(ms),
       log: (line) => this.emit('log', line),
       error: (error) => {
         if (this.listenerCount('error') > 0) this.emit('error', error);
@@ -106,6 +144,28 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   }
 
   stats(): PoolStats {
-    return this.#engine.stats();
+    return {
+      ...this.#engine.stats(),
+      completed: this.#timings.completed,
+      utilization: this.#timings.utilization(this.#maxWorkers),
+      runTime: this.#timings.runTime,
+      waitTime: this.#timings.waitTime,
+    };
+  }
+
+  /**
+   * The pool's Prometheus metrics (prom-client). The first call creates
+   * them, in `options.registry` if given; later calls return the same
+   * registry. Serve them with `await registry.metrics()`.
+   */
+  metrics(options?: MetricsOptions): Registry {
+    if (!this.#metrics) {
+      // Loaded on first use: prom-client takes ~45 ms to load, which a
+      // pool that is never scraped should not pay.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { PoolMetrics: Metrics } = require('./metrics.js') as typeof import('./metrics.js');
+      this.#metrics = new Metrics(() => this.stats(), this.#timings, options);
+    }
+    return this.#metrics.registry;
   }
 }
