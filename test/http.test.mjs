@@ -1,16 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool, createRequestHandler } from 'php-zygote';
-import { procState, sleep, track, killAll, until, within } from './helpers.mjs';
+import { procState, sleep, killAll, until, within } from './helpers.mjs';
 import { bytes, exchange } from './raw-http.mjs';
+import { startCli } from './cli-process.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
-const root = fileURLToPath(new URL('..', import.meta.url));
 const test = suite('HTTP: createRequestHandler and the php-zygote CLI');
 
 let cleanups = [];
@@ -206,30 +205,7 @@ test('without isolation the same global does survive (the contrast that makes th
   assert.is((await (await fetch(`${url}/`)).json()).leftover, 'kept');
 });
 
-/** Starts the CLI; resolves with its URL once it printed where it listens. */
-async function cli(args) {
-  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child.pid);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
-  child.stderr.setEncoding('utf8').on('data', (c) => { err += c; });
-  const exit = once(child, 'exit');
-  cleanups.push(async () => {
-    // Stopped the way users stop it, so it closes its pool: a SIGKILLed CLI
-    // would orphan its master to whoever is a subreaper (this test process).
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await within(exit, 10000, 'the CLI to stop');
-  });
-  const url = await within(new Promise((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const m = /on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', () => reject(new Error(`the CLI exited: ${err}`)));
-  }), 20000, 'the CLI to listen');
-  return { child, url, exit, output: () => ({ out, err }) };
-}
+const cli = (args) => startCli(cleanups, args);
 
 test('a body over --max-body gets its 413 every time, although the client is still sending (10 tries in a row)', async () => {
   // The server in another process, as users run it: with client and server
