@@ -48,7 +48,7 @@ export function resolveDocrootOptions(options: DocrootOptions): DocrootConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object with at least options.docroot');
   const { docroot, index = DEFAULT_INDEX, fallback, aliases = {}, deny = [], serverName } = options;
   if (typeof docroot !== 'string' || docroot === '' || !isDirectory(docroot)) throw new TypeError(`options.docroot must be the path of an existing directory (got ${String(docroot)})`);
-  if (!Array.isArray(index) || !index.every((name) => typeof name === 'string' && name !== '' && !name.includes('/') && name !== '.' && name !== '..')) throw new TypeError('options.index must be an array of file names (no slashes), e.g. [\'index.php\', \'index.html\']');
+  if (!Array.isArray(index) || !index.every((name) => typeof name === 'string' && name !== '' && !name.includes('/') && name !== '.' && name !== '..')) throw new TypeError(`options.index must be a list of file names without slashes, like index.php and index.html (got ${String(index)})`);
   if (fallback !== undefined && !(typeof fallback === 'string' && CLEAN_PATH.test(fallback) && fallback.endsWith('.php'))) throw new TypeError(`options.fallback must be the URL path of a .php script, e.g. /index.php (got ${String(fallback)})`);
   if (aliases === null || typeof aliases !== 'object' || Array.isArray(aliases)) throw new TypeError('options.aliases must be an object of URL prefix → directory');
   const resolvedAliases = Object.entries(aliases).map(([prefix, dir]) => alias(prefix, dir));
