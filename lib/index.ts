@@ -85,6 +85,8 @@ export type { WorkerCountRange } from './pool/pool-options.js';
 // http/: serving HTTP through a pool.
 export { createRequestHandler, statusFor } from './http/request-handler.js';
 export type { RequestHandler, RequestHandlerOptions } from './http/request-handler.js';
+export { createDocrootHandler } from './http/docroot/docroot-handler.js';
+export type { DocrootOptions } from './http/docroot/docroot-options.js';
 export { fastifyPhpZygote } from './http/fastify.js';
 export { keepRawBody } from './http/framework-body.js';
 export type { FastifyPhpZygoteOptions, FastifyInstanceLike } from './http/fastify.js';

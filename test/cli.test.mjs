@@ -1,6 +1,5 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Master, MasterStartError } from 'php-zygote';
-import { procState, sleep, track, killAll, until, within, startCli } from './helpers.mjs';
+import { procState, sleep, killAll, until, within } from './helpers.mjs';
+import { runCli, startCli } from './cli-process.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,17 +21,8 @@ test.after.each(async () => {
   await killAll();
 });
 
-const cli = (args, options) => startCli(args, cleanups, options);
-
-/** Runs the CLI to its exit; resolves with its exit code and everything it printed. */
-function run(args) {
-  const child = spawn(process.execPath, [`${root}bin/php-zygote.js`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child.pid);
-  let text = '';
-  child.stdout.on('data', (c) => { text += c; });
-  child.stderr.on('data', (c) => { text += c; });
-  return within(new Promise((resolve) => child.on('close', (code) => resolve({ code, text }))), 20000, `php-zygote ${args.join(' ')}`);
-}
+const cli = (args, options) => startCli(cleanups, args, options);
+const run = runCli;
 
 test('the CLI serves the example app on every route and logs worker output with pids', async () => {
   const { url } = await cli(['serve', `${root}examples/app.php`, '--port', '0', '--workers', '2']);

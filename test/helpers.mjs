@@ -4,7 +4,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { closeFd, pidfdOpen, reapPidfd } from 'php-zygote';
 
 export function within(promise, ms, what) {
@@ -124,34 +123,4 @@ export function childrenOf(ppid) {
     if (parentPid(pid) === ppid) children.push({ pid, state: procState(pid) });
   }
   return children;
-}
-
-const cliPath = fileURLToPath(new URL('../bin/php-zygote.js', import.meta.url));
-
-/**
- * Starts `php-zygote <args>`; resolves once it printed where it listens,
- * with its URL, its exit and its output so far. `cleanups` gets a stop
- * the way users stop it (SIGTERM), so it closes its pool: a SIGKILLed CLI
- * would orphan its master to whoever is a subreaper (the test process).
- */
-export async function startCli(args, cleanups, { env = process.env } = {}) {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  track(child.pid);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
-  child.stderr.setEncoding('utf8').on('data', (c) => { err += c; });
-  const exit = once(child, 'exit');
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await within(exit, 10000, 'the CLI to stop');
-  });
-  const url = await within(new Promise((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const m = /on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', () => reject(new Error(`the CLI exited: ${err}`)));
-  }), 20000, 'the CLI to listen');
-  return { child, url, exit, output: () => ({ out, err }) };
 }

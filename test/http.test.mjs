@@ -1,16 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool, createRequestHandler } from 'php-zygote';
-import { procState, sleep, track, killAll, until, within, startCli } from './helpers.mjs';
+import { procState, sleep, killAll, until, within } from './helpers.mjs';
 import { bytes, exchange } from './raw-http.mjs';
+import { startCli } from './cli-process.mjs';
 
 const fixtures = fileURLToPath(new URL('./fixtures/apps/', import.meta.url));
-const root = fileURLToPath(new URL('..', import.meta.url));
 const test = suite('HTTP: createRequestHandler and the php-zygote CLI');
 
 let cleanups = [];
@@ -206,7 +205,7 @@ test('without isolation the same global does survive (the contrast that makes th
   assert.is((await (await fetch(`${url}/`)).json()).leftover, 'kept');
 });
 
-const cli = (args) => startCli(args, cleanups);
+const cli = (args) => startCli(cleanups, args);
 
 test('a body over --max-body gets its 413 every time, although the client is still sending (10 tries in a row)', async () => {
   // The server in another process, as users run it: with client and server

@@ -2,17 +2,38 @@
  * The php-zygote command line: `php-zygote serve app.php --port 8080 ...`
  * serves a PHP app over HTTP through a WorkerPool.
  */
+import { existsSync } from 'node:fs';
 import * as http from 'node:http';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRequestHandler } from './request-handler.js';
+import { createDocrootHandler } from './docroot/docroot-handler.js';
+import { resolveDocrootOptions, type DocrootOptions } from './docroot/docroot-options.js';
+import { PHP_RUNTIME_DIR } from '../zygote/master-options.js';
 import { parseBytes } from '../process/memory.js';
 import { validatePoolOptions } from '../pool/pool-options.js';
 import { WorkerPool, type WorkerPoolOptions } from '../pool/worker-pool.js';
 import { MasterStartError } from '../errors.js';
 
 const HELP = `Usage: php-zygote serve <app.php> [options]
+       php-zygote serve --docroot <dir> [options]
 
 Boots the app once in a PHP master, forks workers from it and serves HTTP.
+With --docroot, serves a directory as nginx + php-fpm would: static files
+from Node, .php scripts run by PHP (an app written for php-fpm, unchanged).
+
+Document root options:
+  --docroot <dir>       the document root
+  --index <names>       directory index files, in order (default
+                        index.php,index.html)
+  --fallback <script>   run this script when nothing else matched, e.g.
+                        /index.php (try_files ... /index.php?$args)
+  --alias </url/=/dir/> map a URL prefix into another directory, repeatable
+  --deny <regex>        answer 403 for decoded URL paths matching it,
+                        repeatable (dotfiles are always refused)
+  --server-name <name>  SERVER_NAME for PHP (default: the request's Host)
+  --docroot-app <file>  the PHP runtime that runs the scripts (default
+                        the package's php/docroot.php)
 
 Options:
   --port <n>            port to listen on (default 8080; 0 picks a free one)
@@ -70,6 +91,12 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.maxQueue\b/g, '--max-queue'],
   [/\boptions\.crashLimit\b/g, '--crash-limit'],
   [/\boptions\.recoveryDelay\b/g, '--recovery-delay'],
+  [/\boptions\.docroot\b/g, '--docroot'],
+  [/\boptions\.index\b/g, '--index'],
+  [/\boptions\.fallback\b/g, '--fallback'],
+  [/\boptions\.aliases\b/g, '--alias'],
+  [/\boptions\.deny\b/g, '--deny'],
+  [/\boptions\.serverName\b/g, '--server-name'],
 ];
 
 export function inFlagTerms(message: string): string {
@@ -109,6 +136,26 @@ function listen(server: http.Server, port: number, host: string): Promise<string
   });
 }
 
+const DOCROOT_FLAGS = ['index', 'fallback', 'alias', 'deny', 'server-name', 'docroot-app'] as const;
+
+/** The createDocrootHandler options the flags give; validated by resolveDocrootOptions, in option terms that inFlagTerms() translates. */
+function docrootOptions(values: { docroot?: string; index?: string; fallback?: string; alias?: string[]; deny?: string[]; 'server-name'?: string }): DocrootOptions {
+  const aliases: Record<string, string> = {};
+  for (const mapping of values.alias ?? []) {
+    const eq = mapping.indexOf('=');
+    if (eq <= 0 || eq === mapping.length - 1) throw new UsageError(`--alias must be /url/=/dir/ (got ${mapping})`);
+    aliases[mapping.slice(0, eq)] = mapping.slice(eq + 1);
+  }
+  return {
+    docroot: values.docroot ?? '',
+    index: values.index?.split(',').map((name) => name.trim()),
+    fallback: values.fallback,
+    aliases,
+    deny: values.deny,
+    serverName: values['server-name'],
+  };
+}
+
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let parsed;
   try {
@@ -131,6 +178,13 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         'recovery-delay': { type: 'string' },
         ini: { type: 'string', multiple: true },
         php: { type: 'string' },
+        docroot: { type: 'string' },
+        index: { type: 'string' },
+        fallback: { type: 'string' },
+        alias: { type: 'string', multiple: true },
+        deny: { type: 'string', multiple: true },
+        'server-name': { type: 'string' },
+        'docroot-app': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -143,16 +197,24 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     (values.help ? out : err).write(HELP);
     return values.help ? 0 : 64;
   }
-  const [command, script, ...extra] = positionals;
-  if (command !== 'serve' || !script || extra.length > 0) {
-    err.write(`php-zygote: expected "serve <app.php>"\n\n${HELP}`);
+  const [command, app, ...extra] = positionals;
+  const serveDocroot = values.docroot !== undefined;
+  if (command !== 'serve' || (serveDocroot ? app !== undefined : !app) || extra.length > 0) {
+    const expected = serveDocroot ? 'serve --docroot <dir> without an <app.php> (the runtime is --docroot-app)' : 'serve <app.php> or serve --docroot <dir>';
+    err.write(`php-zygote: expected "${expected}"\n\n${HELP}`);
     return 64;
   }
+  // The document root runtime, php/docroot.php of this package unless
+  // --docroot-app names another: it turns each job (docs/protocol.md
+  // "Document root jobs") into a classic php-fpm request: superglobals,
+  // the script's directory as cwd, the script included at global scope.
+  const script = serveDocroot ? values['docroot-app'] ?? join(PHP_RUNTIME_DIR, 'docroot.php') : app;
 
   let options: WorkerPoolOptions;
   let port: number;
   let timeout: number;
   let maxBody: number;
+  let docroot: DocrootOptions | null = null;
   const host = values.host ?? '127.0.0.1';
   try {
     port = integer(values.port, 'port') ?? 8080;
@@ -185,7 +247,15 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       recoveryDelay: duration(values['recovery-delay'], 'recovery-delay'),
     };
     // Everything the pool would refuse is refused now, before a port is
-    // bound or PHP is started.
+    // bound or PHP is started; the document root first, so that a missing
+    // runtime is named by its flag rather than as <app.php>.
+    if (serveDocroot) {
+      docroot = docrootOptions(values);
+      resolveDocrootOptions(docroot);
+      if (!existsSync(script)) throw new UsageError(`--docroot-app: the document root runtime ${script} does not exist`);
+    } else {
+      for (const flag of DOCROOT_FLAGS) if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --docroot`);
+    }
     validatePoolOptions(options);
   } catch (e) {
     err.write(`php-zygote: ${inFlagTerms((e as Error).message)}\n`);
@@ -203,7 +273,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   // No request can arrive before the handler is attached: both happen in
   // this turn of the event loop.
   const pool = new WorkerPool(options);
-  server.on('request', createRequestHandler(pool, { timeout, maxBodySize: maxBody }));
+  const handlerOptions = { timeout, maxBodySize: maxBody };
+  server.on('request', docroot ? createDocrootHandler(pool, { ...docroot, ...handlerOptions }) : createRequestHandler(pool, handlerOptions));
   pool.on('log', ({ pid, line }) => err.write(`[${pid}] ${line}\n`));
   pool.on('error', (e) => err.write(`php-zygote: ${inFlagTerms(e.message)}\n`));
   try {
@@ -217,7 +288,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   const address = server.address() as { port: number };
   const shown = host.includes(':') ? `[${host}]` : host;
   const { workers } = pool.stats();
-  out.write(`php-zygote: serving ${script} on http://${shown}:${address.port} (${workers.total} workers)\n`);
+  out.write(`php-zygote: serving ${values.docroot ?? script} on http://${shown}:${address.port} (${workers.total} workers)\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -11,20 +11,29 @@
  * Buffer and handed on as req.rawBody: PHP gets the bytes the client sent.
  * Fastify enforces maxBodySize there (bodyLimit) with its own 413.
  *
+ * With a `docroot` option it serves a document root instead
+ * (createDocrootHandler, with its options); under a prefix, URL paths are
+ * then matched below the prefix, as Express matches them below a mount
+ * path, and PHP still sees the full URL.
+ *
  * It never imports fastify: the few members it uses are typed here, so the
  * package has no runtime dependency on it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import { createRequestHandler, type RequestHandler, type RequestHandlerOptions } from './request-handler.js';
+import { createDocrootHandler } from './docroot/docroot-handler.js';
+import type { DocrootOptions } from './docroot/docroot-options.js';
 
-export interface FastifyPhpZygoteOptions extends RequestHandlerOptions {
+export interface FastifyPhpZygoteOptions extends RequestHandlerOptions, Partial<Omit<DocrootOptions, keyof RequestHandlerOptions>> {
   /** The pool that serves the requests. */
   pool: WorkerPool;
 }
 
 /** The members of a Fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
+  /** The prefix the plugin was registered under ('' for none). */
+  readonly prefix?: string;
   removeAllContentTypeParsers(): void;
   addContentTypeParser(
     contentType: string,
@@ -50,7 +59,7 @@ export function fastifyPhpZygote(fastify: FastifyInstanceLike, options: FastifyP
   let handler: RequestHandler;
   try {
     if (typeof options?.pool?.run !== 'function') throw new TypeError('options.pool must be a WorkerPool');
-    handler = createRequestHandler(options.pool, options);
+    handler = options.docroot !== undefined ? mounted(createDocrootHandler(options.pool, options as DocrootOptions), fastify.prefix ?? '') : createRequestHandler(options.pool, options);
   } catch (error) {
     done(error as Error);
     return;
@@ -66,6 +75,23 @@ export function fastifyPhpZygote(fastify: FastifyInstanceLike, options: FastifyP
   fastify.all('/', route);
   fastify.all('/*', route);
   done();
+}
+
+/**
+ * Fastify leaves the prefix in req.url; a document root maps the path
+ * below it. So the request is presented as Express presents a mounted one
+ * (url below the mount, originalUrl and baseUrl), which the handler reads.
+ */
+function mounted(handler: RequestHandler, prefix: string): RequestHandler {
+  if (prefix === '') return handler;
+  return (req, res) => {
+    const url = req.url ?? '/';
+    if (url.startsWith(prefix)) {
+      const rest = url.slice(prefix.length);
+      Object.assign(req, { originalUrl: url, baseUrl: prefix, url: rest.startsWith('/') ? rest : `/${rest}` });
+    }
+    handler(req, res);
+  };
 }
 
 // Fastify names plugins by this symbol in its errors and its plugin tree.
