@@ -14,6 +14,7 @@ import { parseBytes } from '../process/memory.js';
 import { validatePoolOptions } from '../pool/pool-options.js';
 import { WorkerPool, type WorkerPoolOptions } from '../pool/worker-pool.js';
 import { MasterStartError } from '../errors.js';
+import { opsRoutes } from './ops.js';
 
 const HELP = `Usage: php-zygote serve <app.php> [options]
        php-zygote serve --docroot <dir> [options]
@@ -55,6 +56,16 @@ Options:
                         per failed try; if the app no longer boots at all,
                         the server exits with code 1
   --php <path>          PHP CLI binary (default php; not php-fpm or php-cgi)
+  --user <name>, --group <name>
+                        run PHP (master and workers) as this user and group;
+                        needs root, like php-fpm's pool user/group
+  --health              answer GET /livez (the process is up) and /readyz
+                        (booted, minimum workers up, not draining) before PHP
+  --metrics <[host:]port>  serve Prometheus metrics on GET /metrics at this
+                        address (host default 127.0.0.1), with /livez and
+                        /readyz; off by default
+  --log-format <text|json>  text: "[pid] line"; json: one object per line
+                        with time, pid, stream and line (default text)
   -h, --help            this help
 
 Worker output goes to stderr, each line prefixed with the worker pid.
@@ -97,6 +108,9 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.aliases\b/g, '--alias'],
   [/\boptions\.deny\b/g, '--deny'],
   [/\boptions\.serverName\b/g, '--server-name'],
+  [/\boptions\.user and options\.group\b/g, '--user and --group'],
+  [/\boptions\.user\b/g, '--user'],
+  [/\boptions\.group\b/g, '--group'],
 ];
 
 export function inFlagTerms(message: string): string {
@@ -124,10 +138,19 @@ function size(value: string | undefined, name: string): number | undefined {
   return bytes;
 }
 
+/** '9101', ':9101' or 'host:9101' (an IPv6 host in brackets). */
+function hostPort(value: string, name: string): { host: string; port: number } {
+  const match = /^(?:(\[[^\]]+\]|[^:]*):)?(\d+)$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) throw new UsageError(`--${name} must be a port or host:port, like 9101 or 127.0.0.1:9101 (got ${value})`);
+  const host = (match[1] ?? '').replace(/^\[|\]$/g, '') || '127.0.0.1';
+  return { host, port };
+}
+
 /** Binds the port; the error (port in use, unknown host) named by the flags, or null. */
-function listen(server: http.Server, port: number, host: string): Promise<string | null> {
+function listen(server: http.Server, port: number, host: string, flags = '--host, --port'): Promise<string | null> {
   return new Promise((resolve) => {
-    const onError = (e: Error) => resolve(`cannot listen on ${host}:${port} (--host, --port): ${e.message}`);
+    const onError = (e: Error) => resolve(`cannot listen on ${host}:${port} (${flags}): ${e.message}`);
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
@@ -185,6 +208,11 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         deny: { type: 'string', multiple: true },
         'server-name': { type: 'string' },
         'docroot-app': { type: 'string' },
+        user: { type: 'string' },
+        group: { type: 'string' },
+        health: { type: 'boolean' },
+        metrics: { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -215,6 +243,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   let timeout: number;
   let maxBody: number;
   let docroot: DocrootOptions | null = null;
+  let metricsAt: { host: string; port: number } | null = null;
   const host = values.host ?? '127.0.0.1';
   try {
     port = integer(values.port, 'port') ?? 8080;
@@ -245,7 +274,13 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       maxQueue: integer(values['max-queue'], 'max-queue'),
       crashLimit: integer(values['crash-limit'], 'crash-limit', 1),
       recoveryDelay: duration(values['recovery-delay'], 'recovery-delay'),
+      user: values.user,
+      group: values.group,
     };
+    if (values['log-format'] !== undefined && values['log-format'] !== 'text' && values['log-format'] !== 'json') {
+      throw new UsageError(`--log-format must be text or json (got ${values['log-format']})`);
+    }
+    metricsAt = values.metrics === undefined ? null : hostPort(values.metrics, 'metrics');
     // Everything the pool would refuse is refused now, before a port is
     // bound or PHP is started; the document root first, so that a missing
     // runtime is named by its flag rather than as <app.php>.
@@ -270,18 +305,47 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     err.write(`php-zygote: ${notListening}\n`);
     return 1;
   }
+  const opsServer = metricsAt ? http.createServer() : null;
+  if (opsServer && metricsAt) {
+    const opsNotListening = await listen(opsServer, metricsAt.port, metricsAt.host, '--metrics');
+    if (opsNotListening !== null) {
+      err.write(`php-zygote: ${opsNotListening}\n`);
+      server.close();
+      return 1;
+    }
+  }
+  const json = values['log-format'] === 'json';
+  // Worker output and the CLI's own messages, in one format on stderr.
+  const log = (pid: number, stream: string, line: string) => {
+    err.write(json ? `${JSON.stringify({ time: new Date().toISOString(), pid, stream, line })}\n` : stream === 'php-zygote' ? `php-zygote: ${line}\n` : `[${pid}] ${line}\n`);
+  };
+  const say = (line: string) => log(process.pid, 'php-zygote', line);
+  let draining = false;
   // No request can arrive before the handler is attached: both happen in
   // this turn of the event loop.
   const pool = new WorkerPool(options);
   const handlerOptions = { timeout, maxBodySize: maxBody };
-  server.on('request', docroot ? createDocrootHandler(pool, { ...docroot, ...handlerOptions }) : createRequestHandler(pool, handlerOptions));
-  pool.on('log', ({ pid, line }) => err.write(`[${pid}] ${line}\n`));
-  pool.on('error', (e) => err.write(`php-zygote: ${inFlagTerms(e.message)}\n`));
+  const php = docroot ? createDocrootHandler(pool, { ...docroot, ...handlerOptions }) : createRequestHandler(pool, handlerOptions);
+  const minWorkers = typeof options.workers === 'object' ? (options.workers.min ?? 1) : (options.workers ?? 1);
+  const opsOptions = { minWorkers, draining: () => draining };
+  const health = opsRoutes(pool, { ...opsOptions, health: values.health ?? false, metrics: false });
+  server.on('request', (req, res) => {
+    if (!health(req, res)) php(req, res);
+  });
+  if (opsServer) {
+    const ops = opsRoutes(pool, { ...opsOptions, health: true, metrics: true });
+    opsServer.on('request', (req, res) => {
+      if (!ops(req, res)) res.writeHead(404, { 'content-type': 'text/plain' }).end('/metrics, /livez, /readyz\n');
+    });
+  }
+  pool.on('log', ({ pid, stream, line }) => log(pid, stream, line));
+  pool.on('error', (e) => say(inFlagTerms(e.message)));
   try {
     await pool.ready();
   } catch (e) {
-    err.write(`php-zygote: ${inFlagTerms((e as Error).message)}\n`);
+    say(inFlagTerms((e as Error).message));
     server.close();
+    opsServer?.close();
     await pool.close();
     return 1;
   }
@@ -289,19 +353,26 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   const shown = host.includes(':') ? `[${host}]` : host;
   const { workers } = pool.stats();
   out.write(`php-zygote: serving ${values.docroot ?? script} on http://${shown}:${address.port} (${workers.total} workers)\n`);
+  if (opsServer) {
+    const at = opsServer.address() as { address: string; port: number };
+    out.write(`php-zygote: metrics on http://${at.address.includes(':') ? `[${at.address}]` : at.address}:${at.port}/metrics\n`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, code: number) => {
       if (stopping) {
-        err.write(`php-zygote: ${why} again, exiting now\n`);
+        say(`${why} again, exiting now`);
         process.exit(130);
       }
       stopping = true;
-      err.write(`php-zygote: ${why}: finishing requests in flight, then exiting\n`);
+      draining = true; // /readyz says 503 from now on
+      say(`${why}: finishing requests in flight, then exiting`);
       // Stop accepting; idle keep-alive connections are closed now, busy
       // ones once their response is sent.
       server.close(() => {
+        opsServer?.close();
+        opsServer?.closeAllConnections();
         void pool.close().then(() => resolve(code));
       });
       server.closeIdleConnections();
