@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as http from 'node:http';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRequestHandler } from './request-handler.js';
 import { createDocrootHandler } from './docroot/docroot-handler.js';
@@ -33,8 +33,13 @@ Document root options:
   --deny <regex>        answer 403 for decoded URL paths matching it,
                         repeatable (dotfiles are always refused)
   --server-name <name>  SERVER_NAME for PHP (default: the request's Host)
+  --boot <file>         PHP run once in the master before forking (preload
+                        your framework's classes, warm caches)
   --docroot-app <file>  the PHP runtime that runs the scripts (default
                         the package's php/docroot.php)
+
+  Each request runs in a fresh fork of the booted master (--isolated is
+  implied): classic PHP, nothing crosses requests, forks kept ready.
 
 Options:
   --port <n>            port to listen on (default 8080; 0 picks a free one)
@@ -159,7 +164,7 @@ function listen(server: http.Server, port: number, host: string, flags = '--host
   });
 }
 
-const DOCROOT_FLAGS = ['index', 'fallback', 'alias', 'deny', 'server-name', 'docroot-app'] as const;
+const DOCROOT_FLAGS = ['index', 'fallback', 'alias', 'deny', 'server-name', 'docroot-app', 'boot'] as const;
 
 /** The createDocrootHandler options the flags give; validated by resolveDocrootOptions, in option terms that inFlagTerms() translates. */
 function docrootOptions(values: { docroot?: string; index?: string; fallback?: string; alias?: string[]; deny?: string[]; 'server-name'?: string }): DocrootOptions {
@@ -208,6 +213,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         deny: { type: 'string', multiple: true },
         'server-name': { type: 'string' },
         'docroot-app': { type: 'string' },
+        boot: { type: 'string' },
         user: { type: 'string' },
         group: { type: 'string' },
         health: { type: 'boolean' },
@@ -286,8 +292,18 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     // runtime is named by its flag rather than as <app.php>.
     if (serveDocroot) {
       docroot = docrootOptions(values);
-      resolveDocrootOptions(docroot);
+      const resolved = resolveDocrootOptions(docroot);
       if (!existsSync(script)) throw new UsageError(`--docroot-app: the document root runtime ${script} does not exist`);
+      if (values.boot !== undefined && !existsSync(values.boot)) throw new UsageError(`--boot: no such file: ${values.boot}`);
+      // Classic PHP semantics: each request in a fresh fork of the booted
+      // master (forks kept ready), so no state crosses requests; the
+      // runtime warms opcache for the docroot and runs the boot file.
+      options.isolated = true;
+      options.env = {
+        ...process.env,
+        PHP_ZYGOTE_DOCROOT: resolved.root,
+        ...(values.boot !== undefined ? { PHP_ZYGOTE_BOOT: resolvePath(values.boot) } : {}),
+      };
     } else {
       for (const flag of DOCROOT_FLAGS) if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --docroot`);
     }

@@ -50,6 +50,39 @@ final class Worker
         exit(0);
     }
 
+    /**
+     * @internal For Zygote::forkPerJob(): says ready, then returns the
+     * first job, read and refused as loop() does. Exits as loop() does
+     * when the channel ends, breaks or goes out of step before a job came.
+     */
+    public static function firstJob(\Socket $socket, int $maxFrameSize): Job
+    {
+        $channel = new Channel($socket, $maxFrameSize);
+        try {
+            $channel->control('ready', ['pid' => getmypid()]);
+            while (true) {
+                try {
+                    $frame = $channel->read();
+                } catch (InvalidContextException $e) {
+                    $channel->write($e->jobId, Frame::ERROR, self::describe($e), '');
+                    continue;
+                }
+                if ($frame === null) {
+                    exit(0);
+                }
+                if (!$frame->isControl()) {
+                    return new Job($frame->id, $frame->body, $frame->context, $channel);
+                }
+            }
+        } catch (ProtocolException $e) {
+            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
+            exit(ProtocolException::EXIT_CODE);
+        } catch (ChannelException $e) {
+            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
+            exit(0);
+        }
+    }
+
     private static function run(Channel $channel, Frame $frame, callable $handler): void
     {
         $job = new Job($frame->id, $frame->body, $frame->context, $channel);
@@ -73,8 +106,12 @@ final class Worker
         }
     }
 
-    /** @return array{class: string, message: string, file: string, line: int, trace: string} */
-    private static function describe(\Throwable $e): array
+    /**
+     * @internal The context of an ERROR frame for $e.
+     *
+     * @return array{class: string, message: string, file: string, line: int, trace: string}
+     */
+    public static function describe(\Throwable $e): array
     {
         return [
             'class' => get_class($e),

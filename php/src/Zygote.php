@@ -28,16 +28,48 @@ final class Zygote
      */
     public static function serve(callable $handler): never
     {
-        if (!Runtime::startedByZygote()) {
-            $script = basename((string) ($_SERVER['argv'][0] ?? 'this script'));
-            fwrite(STDERR, "$script is a php-zygote app: start it from Node (npx php-zygote serve $script, WorkerPool or Master.start), not with php directly\n");
-            exit(64); // EX_USAGE
-        }
+        self::refuseStandalone();
         $maxFrameSize = self::maxFrameSize();
         $master = new Master(static function (\Socket $channel) use ($handler, $maxFrameSize): never {
             Worker::loop($channel, $handler, $maxFrameSize);
         });
         $master->run();
+    }
+
+    /**
+     * Like serve(), for code that must run at its caller's scope rather
+     * than inside a handler (a classic PHP script expects the global
+     * scope, which no callable has): in the master it never returns; in
+     * each forked worker it returns that worker's one job. The caller
+     * answers with $job->respond() and should then call
+     * $job->awaitChannelEnd() before it exits. Pools of such workers must
+     * be isolated (one job per fork).
+     *
+     * The fork happens deep inside the master's loop; the job reaches the
+     * caller by unwinding that stack with an exception only this method
+     * catches (nothing of the app is on the stack in between).
+     */
+    public static function forkPerJob(): Job
+    {
+        self::refuseStandalone();
+        $maxFrameSize = self::maxFrameSize();
+        $master = new Master(static function (\Socket $channel) use ($maxFrameSize): never {
+            throw new JobHandOff(Worker::firstJob($channel, $maxFrameSize));
+        });
+        try {
+            $master->run();
+        } catch (JobHandOff $handOff) {
+            return $handOff->job;
+        }
+    }
+
+    private static function refuseStandalone(): void
+    {
+        if (!Runtime::startedByZygote()) {
+            $script = basename((string) ($_SERVER['argv'][0] ?? 'this script'));
+            fwrite(STDERR, "$script is a php-zygote app: start it from Node (npx php-zygote serve $script, WorkerPool or Master.start), not with php directly\n");
+            exit(64); // EX_USAGE
+        }
     }
 
     private static function maxFrameSize(): int

@@ -1,0 +1,212 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Zygote\Classic;
+
+use Zygote\Http\HeaderBytes;
+use Zygote\InvalidContextException;
+use Zygote\Job;
+
+/**
+ * Docroot mode: unmodified scripts written for php-fpm, one request per
+ * fork. php/docroot.php is the master script and calls these steps in
+ * order; the script itself is required by docroot.php at global scope,
+ * which no method can do.
+ *
+ * Namespace Zygote\Classic (not Zygote\Http): everything here makes the
+ * CLI process look like php-fpm to code that knows nothing of
+ * php-zygote, while Zygote\Http is the API of apps written for it.
+ * (Zygote\Http\Classic is the in-between: fpm-style globals for a
+ * handler that stays booted across requests.)
+ *
+ *   master: prepareMaster() → require bootFile() → afterBoot() → forkPerJob()
+ *   worker: begin($job) → require script() → exit()/return/fatal error
+ *           → shutdown functions → end(): final frame, wait for Node
+ */
+final class Docroot
+{
+    private static ?Sapi $sapi = null;
+    private static ?WebIni $ini = null;
+    private static ?Job $job = null;
+    private static ?ResponseOutput $output = null;
+    private static string $script = '';
+
+    /**
+     * In the master, before anything else: checks that this PHP can be
+     * patched (or exits 78 with one line saying why) and makes it keep
+     * headers; checks the environment.
+     */
+    public static function prepareMaster(): void
+    {
+        try {
+            self::$sapi = Sapi::open();
+        } catch (SapiMismatchException $e) {
+            self::refuse('cannot make the CLI SAPI keep headers and capture output: ' . $e->getMessage());
+        }
+        self::$sapi->keepHeaders();
+        self::$ini = WebIni::fromCommandLine();
+        $root = getenv('PHP_ZYGOTE_DOCROOT');
+        if ($root === false || $root === '' || !is_dir($root)) {
+            self::refuse('PHP_ZYGOTE_DOCROOT must name the document root directory (got ' . var_export($root, true) . ')');
+        }
+        // Output during boot must not reach the SAPI: PHP would mark the
+        // headers as sent in the master, and every fork would inherit it.
+        ob_start();
+    }
+
+    /** The user's boot file (PHP_ZYGOTE_BOOT), to be required at global scope, or null. */
+    public static function bootFile(): ?string
+    {
+        $file = getenv('PHP_ZYGOTE_BOOT');
+        if ($file === false || $file === '') {
+            return null;
+        }
+        if (!is_file($file)) {
+            self::refuse('PHP_ZYGOTE_BOOT names no file: ' . $file);
+        }
+        return $file;
+    }
+
+    /** In the master, after the boot file: web ini values, opcache warm-up. */
+    public static function afterBoot(): void
+    {
+        $output = (string) ob_get_clean();
+        if ($output !== '') {
+            fwrite(STDERR, $output); // the log, as boot output always is
+        }
+        if (headers_sent($file, $line)) {
+            fwrite(STDERR, "php-zygote docroot: output was sent during boot ($file:$line), so header() will fail in every worker\n");
+        }
+        self::$ini->applyToMaster();
+        $root = (string) getenv('PHP_ZYGOTE_DOCROOT');
+        $started = hrtime(true);
+        $warm = (new OpcacheWarmer(self::$sapi))->warm($root);
+        fwrite(STDERR, sprintf(
+            "php-zygote docroot: opcache warm-up of %s: %d of %d .php files compiled in %d ms%s\n",
+            $root,
+            $warm['compiled'],
+            $warm['files'],
+            intdiv(hrtime(true) - $started, 1_000_000),
+            $warm['stopped'] !== null ? ' (stopped: ' . $warm['stopped'] . ')' : '',
+        ));
+    }
+
+    /**
+     * In the fresh worker, at global scope: sets up everything php-fpm
+     * sets up before it runs a script. Ends the request itself (exit)
+     * when there is no script to run.
+     */
+    public static function begin(Job $job): void
+    {
+        self::$job = $job;
+        $c = $job->context;
+        $script = $c['docroot']['script'] ?? null;
+        $cwd = $c['docroot']['cwd'] ?? null;
+        $server = $c['server'] ?? null;
+        $headers = $c['headers'] ?? [];
+        if (!is_string($script) || !is_string($cwd) || !is_array($server) || !is_array($headers)) {
+            $job->fail(new InvalidContextException('a docroot job needs docroot.script, docroot.cwd (strings), server (object) and headers (pairs)', $job->id));
+            $job->awaitChannelEnd();
+            exit(0);
+        }
+        // Every string of a docroot job is bytes, one character per byte,
+        // like header values (docs/protocol.md, "Document root jobs").
+        $script = HeaderBytes::decode($script);
+        $cwd = HeaderBytes::decode($cwd);
+        $server = array_map(static fn ($v) => is_string($v) ? HeaderBytes::decode($v) : $v, $server);
+        $decoded = [];
+        foreach ($headers as $pair) {
+            if (is_array($pair) && is_string($pair[0] ?? null) && is_string($pair[1] ?? null)) {
+                $decoded[] = [HeaderBytes::decode($pair[0]), HeaderBytes::decode($pair[1])];
+            }
+        }
+
+        $output = new ResponseOutput($job);
+        self::$output = $output;
+        self::$sapi->capture($output->write(...), $output->flush(...), $job->body);
+        header_remove();
+        http_response_code(200); // the CLI starts at 0: http_response_code() would be false
+        error_clear_last();
+        RequestGlobals::fill($server, $decoded, $job->body);
+        unset($GLOBALS['argv'], $GLOBALS['argc']); // php-fpm has neither
+        register_shutdown_function([self::class, 'shutdown']);
+        self::$ini->applyToRequest();
+
+        // php-fpm's answers when there is nothing to run (security.limit_extensions, "Primary script unknown").
+        if (!str_ends_with($script, '.php')) {
+            http_response_code(403);
+            echo "Access denied.\n";
+            exit;
+        }
+        if (!is_file($script)) {
+            http_response_code(404);
+            echo "File not found.\n";
+            exit;
+        }
+        if (!@chdir($cwd)) {
+            error_log("php-zygote docroot: chdir($cwd) failed; the script runs in " . getcwd());
+        }
+        self::$script = $script;
+    }
+
+    /** The script docroot.php requires after begin(). */
+    public static function script(): string
+    {
+        return self::$script;
+    }
+
+    /**
+     * @internal First shutdown function of the request: registers end()
+     * from within the shutdown phase, so it runs after the shutdown
+     * functions the script registered (they may still print or send
+     * headers, as WordPress's shutdown hooks do).
+     */
+    public static function shutdown(): void
+    {
+        register_shutdown_function([self::class, 'end']);
+    }
+
+    /**
+     * @internal The end of the request, however it ended (return, exit(),
+     * die(), an uncaught exception or a fatal error, which PHP itself has
+     * already turned into status 500 when no output was sent yet, as
+     * under php-fpm with display_errors off).
+     */
+    public static function end(): void
+    {
+        if (self::$job === null || self::$output === null) {
+            return;
+        }
+        // The buffers still open are flushed to the client, as PHP does at
+        // the end of a request. One that refuses to be removed stays.
+        while (ob_get_level() > 0 && @ob_end_flush()) {
+        }
+        // Before the answer: php-fpm writes the session before the request
+        // ends, and the client's next request may come at once.
+        if (session_status() === PHP_SESSION_ACTIVE) {
+            session_write_close();
+        }
+        if (!headers_sent()) {
+            self::$sapi->sendHeaders();
+        }
+        try {
+            self::$output->finish();
+        } catch (\Throwable $e) {
+            fwrite(STDERR, 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
+        }
+        // What runs after this (destructors, extensions' shutdown) writes
+        // to the log through the CLI's own functions again.
+        self::$sapi->release();
+        set_time_limit(0);
+        $job = self::$job;
+        self::$job = null;
+        $job->awaitChannelEnd();
+    }
+
+    private static function refuse(string $why): never
+    {
+        fwrite(STDERR, "php-zygote docroot: $why\n");
+        exit(SapiMismatchException::EXIT_CODE);
+    }
+}

@@ -1,0 +1,150 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Zygote\Classic;
+
+/**
+ * Fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST from the
+ * HTTP front's job, the way PHP fills them under php-fpm from the
+ * FastCGI parameters and the body: parse_str() is the parser PHP itself
+ * uses for query strings and urlencoded bodies (same array syntax, same
+ * name mangling, max_input_vars).
+ */
+final class RequestGlobals
+{
+    /**
+     * @param array<string, mixed> $server the CGI variables from the front
+     * @param list<array{string, string}> $headers header bytes, decoded
+     */
+    public static function fill(array $server, array $headers, string $body): void
+    {
+        $vars = [];
+        foreach ($headers as [$name, $value]) {
+            // nginx and Apache drop header names with underscores (or other
+            // non-token bytes) rather than pass them to PHP: "X_Real_IP"
+            // would otherwise become HTTP_X_REAL_IP and pass for "X-Real-IP".
+            // Proxy is httpoxy (CVE-2016-5385): HTTP_PROXY is read as a
+            // proxy setting by HTTP clients.
+            if (!preg_match('/^[A-Za-z0-9-]+$/', $name) || strcasecmp($name, 'proxy') === 0) {
+                continue;
+            }
+            $key = strtoupper(str_replace('-', '_', $name));
+            if ($key === 'CONTENT_TYPE' || $key === 'CONTENT_LENGTH') {
+                $vars[$key] ??= $value;
+                continue;
+            }
+            $key = 'HTTP_' . $key;
+            // Repeated headers are joined as a proxy joins them; cookies
+            // with "; " (HTTP/2 sends one cookie per header field).
+            $vars[$key] = isset($vars[$key]) ? $vars[$key] . ($key === 'HTTP_COOKIE' ? '; ' : ', ') . $value : $value;
+        }
+        foreach ($server as $key => $value) {
+            if (is_string($key) && is_scalar($value)) {
+                $vars[$key] = (string) $value;
+            }
+        }
+        $now = microtime(true);
+        $vars['REQUEST_TIME_FLOAT'] = $now;
+        $vars['REQUEST_TIME'] = (int) $now;
+        $_SERVER = $vars;
+
+        parse_str((string) ($vars['QUERY_STRING'] ?? ''), $get);
+        $_GET = $get;
+        $_COOKIE = self::cookies((string) ($vars['HTTP_COOKIE'] ?? ''));
+        $_POST = self::post((string) ($vars['REQUEST_METHOD'] ?? 'GET'), (string) ($vars['CONTENT_TYPE'] ?? ''), $body);
+        $_FILES = [];
+        $_REQUEST = self::request();
+    }
+
+    /**
+     * PHP's cookie rules (main/php_variables.c, PARSE_COOKIE): pairs split
+     * on ";", leading blanks of a name skipped, names kept as sent (not
+     * URL-decoded, but mangled like any variable name: "a.b" is "a_b",
+     * "a[x]" an array), values raw-URL-decoded ("+" stays "+"), and the
+     * first of two cookies with the same name wins.
+     *
+     * @return array<string, mixed>
+     */
+    public static function cookies(string $header): array
+    {
+        $cookies = [];
+        $seen = [];
+        foreach (explode(';', $header) as $pair) {
+            $pair = ltrim($pair, " \t\n\r\v\f");
+            $eq = strpos($pair, '=');
+            $name = $eq === false ? $pair : substr($pair, 0, $eq);
+            if ($name === '' || isset($seen[$name])) {
+                continue;
+            }
+            $seen[$name] = true;
+            $value = $eq === false ? '' : rawurldecode(substr($pair, $eq + 1));
+            // parse_str() for the name mangling; the name escaped so that
+            // it is not URL-decoded, the value so that it arrives as is.
+            parse_str(strtr($name, ['%' => '%25', '+' => '%2B', '&' => '%26']) . '=' . rawurlencode($value), $one);
+            $cookies = array_replace_recursive($one, $cookies);
+        }
+        return $cookies;
+    }
+
+    /** @return array<string, mixed> */
+    private static function post(string $method, string $contentType, string $body): array
+    {
+        // PHP parses a body into $_POST for POST only, whatever its type.
+        if ($method !== 'POST' || $body === '') {
+            return [];
+        }
+        $type = strtolower(trim(explode(';', $contentType)[0]));
+        if ($type !== 'application/x-www-form-urlencoded') {
+            return []; // multipart/form-data: not parsed yet (README, "Running an existing PHP app")
+        }
+        $limit = self::bytes((string) ini_get('post_max_size'));
+        if ($limit > 0 && strlen($body) > $limit) {
+            // PHP's own message, logged as PHP logs it for the request.
+            error_log('PHP Warning:  PHP Request Startup: POST Content-Length of ' . strlen($body) . " bytes exceeds the limit of $limit bytes in Unknown on line 0");
+            return [];
+        }
+        parse_str($body, $post);
+        return $post;
+    }
+
+    /**
+     * $_REQUEST in request_order (or variables_order when that is empty),
+     * later sources overriding earlier ones, as PHP merges them.
+     *
+     * @return array<string, mixed>
+     */
+    private static function request(): array
+    {
+        $order = (string) ini_get('request_order');
+        if ($order === '') {
+            $order = (string) ini_get('variables_order');
+        }
+        $request = [];
+        foreach (str_split(strtoupper($order)) as $source) {
+            $request = match ($source) {
+                'G' => array_replace_recursive($request, $_GET),
+                'P' => array_replace_recursive($request, $_POST),
+                'C' => array_replace_recursive($request, $_COOKIE),
+                default => $request,
+            };
+        }
+        return $request;
+    }
+
+    /** An ini size ("8M") in bytes, as PHP reads it. */
+    public static function bytes(string $value): int
+    {
+        $value = trim($value);
+        if ($value === '') {
+            return 0;
+        }
+        $number = (int) $value;
+        return match (strtolower(substr($value, -1))) {
+            'g' => $number * 1024 * 1024 * 1024,
+            'm' => $number * 1024 * 1024,
+            'k' => $number * 1024,
+            default => $number,
+        };
+    }
+}

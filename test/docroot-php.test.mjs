@@ -1,0 +1,98 @@
+// serve --docroot end to end: the Node router, the CGI variables and the
+// PHP runtime (php/docroot.php) together, driven as a browser would, on
+// scripts written for php-fpm.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { startCli } from './cli-process.mjs';
+import { killAll } from './helpers.mjs';
+
+const site = fileURLToPath(new URL('./fixtures/classic-docroot', import.meta.url));
+const test = suite('serve --docroot: php-fpm scripts run unchanged behind the Node router');
+
+let cleanups = [];
+let url;
+test.before(async () => {
+  ({ url } = await startCli(cleanups, ['serve', '--docroot', site, '--boot', `${site}/boot.php`, '--fallback', '/request.php', '--port', '0', '--workers', '2']));
+});
+test.after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await killAll();
+});
+
+const get = (path, init) => fetch(`${url}${path}`, { redirect: 'manual', ...init });
+
+test('a script runs at global scope in a fresh fork of the booted master, per request', async () => {
+  const first = await (await get('/globals.php')).json();
+  const second = await (await get('/globals.php')).json();
+  assert.is(first.title, 'wiki');
+  assert.is(first.inGlobals, true);
+  assert.is(first.loads, 1, 'require_once ran once in this request');
+  assert.ok(first.booted > 0, 'the boot file ran in the master');
+  assert.is(second.booted, first.booted, 'the same master');
+  assert.is.not(second.pid, first.pid, 'a fresh fork per request');
+  assert.is(first.cached, true, 'opcache was warmed for the docroot');
+});
+
+test('header(), setcookie(), http_response_code() and sessions reach the client', async () => {
+  const res = await get('/headers.php');
+  assert.is(res.status, 201);
+  assert.is(res.headers.get('x-one'), '1');
+  assert.is(res.headers.get('x-multi'), 'a, b');
+  assert.is(res.headers.get('x-gone'), null);
+  assert.equal(res.headers.getSetCookie().map((c) => c.split(';')[0]), ['plain=a%20b%3Bc', 'raw=x%20y']);
+  const one = await get('/session.php');
+  const cookie = one.headers.getSetCookie()[0].split(';')[0];
+  assert.match(cookie, /^PHPSESSID=/);
+  assert.is(await one.text(), '1');
+  assert.is(await (await get('/session.php', { headers: { cookie } })).text(), '2', 'the session lives across requests and forks');
+});
+
+test('exit() after a redirect and die() deep in a function end the request with their output, not a 502', async () => {
+  const redirect = await get('/redirect.php');
+  assert.is(redirect.status, 302);
+  assert.is(redirect.headers.get('location'), '/elsewhere');
+  const die = await get('/die.php');
+  assert.is(die.status, 200);
+  assert.is(await die.text(), 'before bye shutdown');
+  assert.is(die.headers.get('x-from-shutdown'), 'yes');
+});
+
+test('the CGI variables, GET and POST as php-fpm gives them; PATH_INFO split; the fallback keeps REQUEST_URI', async () => {
+  const posted = await (await get('/request.php/extra/path?x=1', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-name': 'zygote' },
+    body: 'a=1&b[]=2&b[]=3',
+  })).json();
+  assert.is(posted.server.REQUEST_METHOD, 'POST');
+  assert.is(posted.server.SCRIPT_NAME, '/request.php');
+  assert.is(posted.server.SCRIPT_FILENAME, `${site}/request.php`);
+  assert.is(posted.server.DOCUMENT_ROOT, site);
+  assert.is(posted.server.REQUEST_URI, '/request.php/extra/path?x=1');
+  assert.is(posted.server.HTTP_X_NAME, 'zygote');
+  assert.equal(posted.get, { x: '1' });
+  assert.equal(posted.post, { a: '1', b: ['2', '3'] });
+  assert.is(posted.cwd, site);
+  const pretty = await (await get('/some/pretty/url?q=1')).json();
+  assert.is(pretty.server.SCRIPT_NAME, '/request.php');
+  assert.is(pretty.server.REQUEST_URI, '/some/pretty/url?q=1');
+  assert.equal(pretty.get, { q: '1' });
+});
+
+test('static files come from Node, dotfiles are refused, a missing script goes to the fallback', async () => {
+  const css = await get('/style.css');
+  assert.is(css.status, 200);
+  assert.match(css.headers.get('content-type'), /^text\/css/);
+  assert.ok(css.headers.get('etag'));
+  // node:http, not fetch: fetch adds Cache-Control: no-cache to a conditional request (Fetch spec), which rightly defeats the 304.
+  const conditional = await new Promise((resolve, reject) => {
+    http.get(`${url}/style.css`, { headers: { 'if-none-match': css.headers.get('etag') } }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+  });
+  assert.is(conditional, 304);
+  assert.is((await get('/.htaccess')).status, 403);
+  // With --fallback, a missing script goes to the front controller, as try_files does.
+  assert.is((await (await get('/missing.php')).json()).server.REQUEST_URI, '/missing.php');
+});
+
+test.run();
