@@ -57,7 +57,7 @@ export { ControlChannel } from './protocol/control-channel.js';
 
 // zygote/: one PHP master, its output, its workers.
 export { Master, PHP_RUNTIME_DIR } from './zygote/master.js';
-export type { MasterOptions, MasterInfo, MasterEvents, LogLine } from './zygote/master.js';
+export type { MasterOptions, MasterInfo, MasterEvents, LogLine, OpcacheStatus } from './zygote/master.js';
 export { OutputReader } from './zygote/output-reader.js';
 export type { OutputStream, LineListener } from './zygote/output-reader.js';
 export { Worker } from './zygote/worker.js';

@@ -17,7 +17,7 @@ import { AbortError, JobTimeoutError, MasterClosedError, MasterStartError, PoolC
 import { performance } from 'node:perf_hooks';
 import { readMemory, readMemorySync, type ProcessMemory } from '../process/memory.js';
 import { encodeContext, type Context } from '../protocol/frame.js';
-import type { LogLine } from '../zygote/master.js';
+import type { LogLine, OpcacheStatus } from '../zygote/master.js';
 import type { JobResult, WorkerExit } from '../zygote/worker.js';
 import { Job, JobQueue, type PoolRunOptions } from './job-queue.js';
 import type { MasterFactory, PoolMaster } from './master-factory.js';
@@ -49,6 +49,12 @@ export interface WorkerStats {
 export interface EngineStats {
   /** The pool's life cycle: starting, running, crash-loop, closing, closed. */
   state: PoolState;
+  /** Opcache's shared state at the last check (null: off, or not checked yet). */
+  opcache: OpcacheStatus | null;
+  /** Reloads done because opcache's shared memory was full. */
+  opcacheReloads: number;
+  /** The cache filled again sooner than opcacheReloadInterval after such a reload: raise opcache.memory_consumption. */
+  opcacheTooSmall: boolean;
   workers: { total: number; starting: number; idle: number; busy: number; retiring: number };
   jobs: { done: number; failed: number; running: number; queued: number };
   masters: number;
@@ -79,6 +85,18 @@ export interface EngineEvents {
   error(error: Error): void;
 }
 
+/**
+ * Whether opcache can no longer cache what the workers load. Its own
+ * `cache_full` flag is not enough: opcache raises it only once the largest
+ * free block is under 64 KB, while scripts bigger than what is left are
+ * already refused, silently. So also: a restart pending, the key table
+ * full, or less than 2 % of the shared memory free.
+ */
+export function opcacheIsFull(s: OpcacheStatus): boolean {
+  const total = s.usedMemory + s.freeMemory + s.wastedMemory;
+  return s.cacheFull || s.restartPending || (s.maxCachedKeys > 0 && s.cachedKeys >= s.maxCachedKeys) || s.freeMemory < total * 0.02;
+}
+
 export class PoolEngine {
   readonly ready: Promise<void>;
   readonly #settings: PoolSettings;
@@ -99,6 +117,12 @@ export class PoolEngine {
   #done = 0;
   #failed = 0;
   #running = 0;
+  #opcache: OpcacheStatus | null = null;
+  #opcacheCheckedAt = 0;
+  #opcacheReloadedAt = -Infinity;
+  #opcacheReloads = 0;
+  #opcacheTooSmall = false;
+  #opcacheReloading = false;
 
   constructor(settings: PoolSettings, factory: MasterFactory, events: EngineEvents) {
     this.#settings = settings;
@@ -161,6 +185,9 @@ export class PoolEngine {
     const count = (state: SlotState) => list.filter((w) => w.state === state).length;
     return {
       state: this.#state,
+      opcache: this.#opcache,
+      opcacheReloads: this.#opcacheReloads,
+      opcacheTooSmall: this.#opcacheTooSmall,
       workers: { total: list.length + this.#forks.size, starting: this.#forks.size, idle: count('idle'), busy: count('busy'), retiring: count('retiring') },
       jobs: { done: this.#done, failed: this.#failed, running: this.#running, queued: this.#queue.length },
       masters: this.#masters.count,
@@ -461,6 +488,10 @@ export class PoolEngine {
 
   #tick(): void {
     const now = Date.now();
+    if (this.#settings.opcacheCheck > 0 && now - this.#opcacheCheckedAt >= this.#settings.opcacheCheck) {
+      this.#opcacheCheckedAt = now;
+      void this.#checkOpcache();
+    }
     // Idle workers above what is wanted go after idleTimeout, oldest first.
     const { live: liveNow, wanted } = this.#capacity();
     let live = liveNow;
@@ -480,6 +511,51 @@ export class PoolEngine {
         });
       }
     }
+  }
+
+  /**
+   * Opcache's shared memory is every worker's: once it is full, new code
+   * compiles into each worker's private memory, silently. A reload gives
+   * a new master with fresh shared memory; one that fills again too soon
+   * means the cache is too small, and reloading in a loop would not help.
+   */
+  async #checkOpcache(): Promise<void> {
+    const master = this.#masters.current;
+    if (!master?.opcacheStatus || this.#state !== 'running') return;
+    let status: OpcacheStatus | null;
+    try {
+      status = await master.opcacheStatus();
+    } catch {
+      return; // the master is going away; the next check asks the next one
+    }
+    this.#opcache = status;
+    if (!status || !opcacheIsFull(status) || this.#opcacheReloading) return;
+    const now = Date.now();
+    const since = now - this.#opcacheReloadedAt;
+    if (since < this.#settings.opcacheReloadInterval) {
+      if (!this.#opcacheTooSmall) {
+        this.#opcacheTooSmall = true;
+        this.#notice(`opcache is full again ${Math.round(since / 1000)} s after a reload for a full cache: raise opcache.memory_consumption (now ${Math.round((status.usedMemory + status.freeMemory + status.wastedMemory) / 1048576)} MB) or opcache.max_accelerated_files; not reloading again before opcacheReloadInterval`);
+      }
+      return;
+    }
+    this.#opcacheReloadedAt = now;
+    this.#opcacheReloads++;
+    this.#opcacheReloading = true;
+    this.#notice(`opcache's shared memory is full (${status.cachedScripts} scripts, ${Math.round(status.usedMemory / 1048576)} MB used): reloading for a fresh cache`);
+    try {
+      await this.reload();
+      this.#opcacheTooSmall = false;
+    } catch (err) {
+      this.#notice(`the reload for a full opcache failed: ${(err as Error).message}`);
+    } finally {
+      this.#opcacheReloading = false;
+    }
+  }
+
+  /** A line from the pool itself, on the log. */
+  #notice(line: string): void {
+    this.#events.log({ pid: process.pid, stream: 'pool', line });
   }
 
   async #close(timeout: number): Promise<void> {

@@ -5,7 +5,7 @@
  * PHP. (What the kernel does is always tested for real, elsewhere.)
  */
 import type { Context } from '../protocol/frame.js';
-import { Master, type LogLine, type MasterOptions } from '../zygote/master.js';
+import { Master, type LogLine, type MasterOptions, type OpcacheStatus } from '../zygote/master.js';
 import type { JobResult, WorkerExit } from '../zygote/worker.js';
 
 export interface PoolWorker {
@@ -33,6 +33,8 @@ export interface PoolMaster {
   fork(): Promise<PoolWorker>;
   close(): Promise<void>;
   lastLogs(pid: number): string[];
+  /** Opcache's shared state (null when off); optional for masters that have none to report. */
+  opcacheStatus?(): Promise<OpcacheStatus | null>;
   on(event: 'log', listener: (line: LogLine) => void): unknown;
 }
 

@@ -67,6 +67,50 @@ export class PoolMetrics {
         });
       },
     });
+    // Opcache's shared memory, as the master reported it at the last check.
+    new Gauge({
+      name: name('opcache_memory_bytes'), help: 'Opcache shared memory by kind (used, free, wasted), at the last check.', labelNames: ['kind'], registers,
+      collect() {
+        const o = stats().opcache;
+        this.reset();
+        if (!o) return;
+        this.set({ kind: 'used' }, o.usedMemory);
+        this.set({ kind: 'free' }, o.freeMemory);
+        this.set({ kind: 'wasted' }, o.wastedMemory);
+      },
+    });
+    new Gauge({
+      name: name('opcache_interned_strings_bytes'), help: 'Opcache interned strings buffer by kind (used, free).', labelNames: ['kind'], registers,
+      collect() {
+        const o = stats().opcache;
+        this.reset();
+        if (!o) return;
+        this.set({ kind: 'used' }, o.internedUsed);
+        this.set({ kind: 'free' }, o.internedFree);
+      },
+    });
+    new Gauge({
+      name: name('opcache_cached_scripts'), help: 'Scripts in opcache\'s shared memory.', registers,
+      collect() { this.set(stats().opcache?.cachedScripts ?? 0); },
+    });
+    new Gauge({
+      name: name('opcache_hit_ratio'), help: 'Opcache hits / (hits + misses) since its start.', registers,
+      collect() {
+        const o = stats().opcache;
+        this.set(o && o.hits + o.misses > 0 ? o.hits / (o.hits + o.misses) : 0);
+      },
+    });
+    new Gauge({
+      name: name('opcache_too_small'), help: '1 when opcache filled again right after a reload for a full cache: raise opcache.memory_consumption.', registers,
+      collect() { this.set(stats().opcacheTooSmall ? 1 : 0); },
+    });
+    new Counter({
+      name: name('opcache_reloads_total'), help: 'Reloads for a full opcache.', registers,
+      collect() {
+        this.reset();
+        this.inc(stats().opcacheReloads);
+      },
+    });
     // Counters follow Timings, which counts from the pool's start.
     new Counter({
       name: name('jobs_total'), help: 'Jobs settled, by outcome: done, or the error code.', labelNames: ['outcome'], registers,

@@ -50,6 +50,19 @@ export interface WorkerPoolOptions extends MasterOptions {
    */
   recoveryDelay?: number;
   /**
+   * How often to ask the master for opcache's state, ms; 0 = never.
+   * When the shared cache is full (or a restart is pending), every worker
+   * compiles into private memory and the savings are gone: the pool then
+   * reloads (a new master has fresh shared memory). Default 10 s.
+   */
+  opcacheCheck?: number;
+  /**
+   * Least time between two reloads for a full opcache, ms. A cache that
+   * fills again sooner is too small: logged, not reloaded in a loop.
+   * Default 5 min.
+   */
+  opcacheReloadInterval?: number;
+  /**
    * Make Node a child subreaper and reap the orphans it adopts (workers
    * of a master that died, processes the workers started). Process-wide,
    * for the life of the process. Default true; without it such orphans
@@ -81,6 +94,8 @@ export interface PoolSettings {
   crashWindow: number;
   recoveryDelay: number;
   adoptOrphans: boolean;
+  opcacheCheck: number;
+  opcacheReloadInterval: number;
   tick: number;
   closeTimeout: number;
 }
@@ -98,6 +113,8 @@ export const DEFAULTS = Object.freeze({
   crashWindow: 60_000,
   recoveryDelay: 5000,
   adoptOrphans: true,
+  opcacheCheck: 10_000,
+  opcacheReloadInterval: 300_000,
   isolated: false,
   tick: 1000,
   closeTimeout: 10_000,
@@ -141,6 +158,8 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   if (!isMs(o.crashWindow) || o.crashWindow === 0) throw new TypeError('options.crashWindow must be a positive number of milliseconds');
   if (!isMs(o.recoveryDelay) || o.recoveryDelay === 0) throw new TypeError('options.recoveryDelay must be a positive number of milliseconds');
   if (typeof o.adoptOrphans !== 'boolean') throw new TypeError('options.adoptOrphans must be a boolean');
+  if (!isMs(o.opcacheCheck)) throw new TypeError('options.opcacheCheck must be a non-negative number of milliseconds (0 = never)');
+  if (!isMs(o.opcacheReloadInterval)) throw new TypeError('options.opcacheReloadInterval must be a non-negative number of milliseconds');
   if (typeof o.isolated !== 'boolean') throw new TypeError('options.isolated must be a boolean');
   if (!isMs(o.tick) || o.tick < 10) throw new TypeError('options.tick must be at least 10 milliseconds');
   if (!isMs(o.closeTimeout)) throw new TypeError('options.closeTimeout must be a non-negative number of milliseconds');
@@ -165,6 +184,8 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     crashWindow: o.crashWindow,
     recoveryDelay: o.recoveryDelay,
     adoptOrphans: o.adoptOrphans,
+    opcacheCheck: o.opcacheCheck,
+    opcacheReloadInterval: o.opcacheReloadInterval,
     tick: o.tick,
     closeTimeout: o.closeTimeout,
   };

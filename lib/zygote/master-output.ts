@@ -12,7 +12,8 @@ import type { NativeBinding } from '../../types/native.js';
 
 export interface LogLine {
   pid: number;
-  stream: OutputStream;
+  /** What a PHP process wrote, or 'pool': a notice of the pool itself (pid: Node's). */
+  stream: OutputStream | 'pool';
   line: string;
 }
 

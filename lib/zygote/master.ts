@@ -38,6 +38,24 @@ export interface MasterExit {
   signal: NodeJS.Signals | null;
 }
 
+/** Opcache as the master sees it (its shared memory is the workers' too). */
+export interface OpcacheStatus {
+  cacheFull: boolean;
+  restartPending: boolean;
+  usedMemory: number;
+  freeMemory: number;
+  wastedMemory: number;
+  internedUsed: number;
+  internedFree: number;
+  cachedScripts: number;
+  cachedKeys: number;
+  maxCachedKeys: number;
+  hits: number;
+  misses: number;
+  oomRestarts: number;
+  hashRestarts: number;
+}
+
 export interface MasterEvents {
   /** A line of output of the master or one of its workers. */
   log: [line: LogLine];
@@ -53,6 +71,7 @@ interface Waiter<T> {
 }
 
 const FORK_TIMEOUT_MS = 30_000;
+const STATUS_TIMEOUT_MS = 5000;
 
 /** What a master is made of once spawned, before it booted. */
 interface Parts {
@@ -78,6 +97,8 @@ export class Master extends EventEmitter<MasterEvents> {
   /** fork() calls between the request and the answer. */
   readonly #pendingForks = new Set<Promise<number>>();
   readonly #reaps = new Map<number, Waiter<WorkerExit>>();
+  /** status() calls in the order they were sent: the master answers in order. */
+  readonly #statuses: Waiter<OpcacheStatus | null>[] = [];
   readonly #workers = new Set<Worker>();
   /** How workers learn their exit status: from this master, or (orphaned) from us. */
   readonly #reaper: Reaper = { reap: (pid, handle) => this.#reap(pid, handle) };
@@ -235,6 +256,19 @@ export class Master extends EventEmitter<MasterEvents> {
     return this.#output.lastLogs(pid);
   }
 
+  /** Opcache's state (null when opcache is off), from the master. */
+  async opcacheStatus(): Promise<OpcacheStatus | null> {
+    if (!this.alive) throw new MasterClosedError();
+    let waiter!: Waiter<OpcacheStatus | null>;
+    const answered = new Promise<OpcacheStatus | null>((resolve, reject) => (waiter = { resolve, reject }));
+    this.#statuses.push(waiter);
+    this.#control.send({ type: 'status' });
+    return withTimeout(answered, STATUS_TIMEOUT_MS, () => {
+      this.#statuses.splice(this.#statuses.indexOf(waiter), 1);
+      return new MasterClosedError(`the master did not answer a status request within ${STATUS_TIMEOUT_MS} ms`);
+    });
+  }
+
   /**
    * Forks a worker and resolves once it is ready for jobs. Rejects with
    * ForkError, MasterClosedError, or WorkerExitedError when the new worker
@@ -335,6 +369,11 @@ export class Master extends EventEmitter<MasterEvents> {
         waiter?.reject(new ForkError(`the master could not fork: ${String(message.error)}`));
         break;
       }
+      case 'status': {
+        const opcache = message.opcache;
+        this.#statuses.shift()?.resolve(opcache !== null && typeof opcache === 'object' ? (opcache as OpcacheStatus) : null);
+        break;
+      }
       case 'exited': {
         const pid = Number(message.pid);
         const waiter = this.#reaps.get(pid);
@@ -398,5 +437,6 @@ export class Master extends EventEmitter<MasterEvents> {
     this.#forks.clear();
     for (const waiter of this.#reaps.values()) waiter.reject(error);
     this.#reaps.clear();
+    for (const waiter of this.#statuses.splice(0)) waiter.reject(error);
   }
 }

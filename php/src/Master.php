@@ -53,6 +53,7 @@ final class Master
                 match ($frame->context['type'] ?? null) {
                     'fork' => $this->fork($frame, $fds),
                     'reap' => $this->reap($frame),
+                    'status' => $this->control->control('status', ['opcache' => self::opcacheStatus()]),
                     'shutdown' => $this->shutdown(),
                     default => throw new ProtocolException('unknown control message ' . json_encode($frame->context['type'] ?? null)),
                 };
@@ -157,6 +158,40 @@ final class Master
      * the group is this master's alone; a process that left it (setsid) is
      * out of reach, as it is for any kill of a group.
      */
+    /**
+     * Opcache's state as the master sees it: its shared memory is the
+     * workers' too, so a full cache here means every worker compiles into
+     * private memory. Null when opcache is off.
+     *
+     * @return array<string, mixed>|null
+     */
+    private static function opcacheStatus(): ?array
+    {
+        $status = function_exists('opcache_get_status') ? @opcache_get_status(false) : false;
+        if (!is_array($status)) {
+            return null;
+        }
+        $memory = $status['memory_usage'] ?? [];
+        $strings = $status['interned_strings_usage'] ?? [];
+        $stats = $status['opcache_statistics'] ?? [];
+        return [
+            'cacheFull' => (bool) ($status['cache_full'] ?? false),
+            'restartPending' => (bool) ($status['restart_pending'] ?? false),
+            'usedMemory' => (int) ($memory['used_memory'] ?? 0),
+            'freeMemory' => (int) ($memory['free_memory'] ?? 0),
+            'wastedMemory' => (int) ($memory['wasted_memory'] ?? 0),
+            'internedUsed' => (int) ($strings['used_memory'] ?? 0),
+            'internedFree' => (int) ($strings['free_memory'] ?? 0),
+            'cachedScripts' => (int) ($stats['num_cached_scripts'] ?? 0),
+            'cachedKeys' => (int) ($stats['num_cached_keys'] ?? 0),
+            'maxCachedKeys' => (int) ($stats['max_cached_keys'] ?? 0),
+            'hits' => (int) ($stats['hits'] ?? 0),
+            'misses' => (int) ($stats['misses'] ?? 0),
+            'oomRestarts' => (int) ($stats['oom_restarts'] ?? 0),
+            'hashRestarts' => (int) ($stats['hash_restarts'] ?? 0),
+        ];
+    }
+
     private function shutdown(): never
     {
         $this->killChildren();
