@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Registry } from 'prom-client';
 import { WorkerPool } from 'php-zygote';
-import { until, within } from './helpers.mjs';
+import { sleep, until, within } from './helpers.mjs';
 
 const script = fileURLToPath(new URL('./fixtures/apps/echo.php', import.meta.url));
 const test = suite('observability: stats timings, events and Prometheus metrics');
@@ -97,6 +97,26 @@ test('metrics() registers in a registry you give, under your prefix; a bad prefi
   assert.is(value(m.shop_php_jobs_total, { outcome: 'done' }), 1);
   const other = pool({ workers: 1 });
   assert.throws(() => other.metrics({ prefix: 'has space' }), (e) => e instanceof TypeError && /options\.prefix/.test(e.message));
+});
+
+test('slowlogTimeout: a job running too long gets its PHP stack logged under its worker pid, and runs on', async () => {
+  const p = pool({ workers: 1, slowlogTimeout: 150 });
+  const lines = [];
+  p.on('log', (l) => lines.push(l));
+  await p.ready();
+  const result = await within(p.run(...act('spin', 600)), 10000, 'the slow job');
+  assert.match(String(result.body), /^spun \d+$/, 'the job finished: the slow log does not kill');
+  const pid = JSON.parse(String((await p.run(...act('whoami'))).body)).pid;
+  await until(() => lines.some((l) => /spin_inner\(\)/.test(l.line)), 5000, 'the stack in the log');
+  assert.ok(lines.some((l) => l.stream === 'pool' && /has run for 150 ms \(slowlogTimeout\)/.test(l.line)));
+  const stack = lines.filter((l) => l.pid === pid).map((l) => l.line).join('\n');
+  assert.match(stack, /php-zygote slowlog: worker \d+ is still running a job/);
+  assert.match(stack, /#0 spin_inner\(\) .*echo\.php:\d+\n\s+#1 spin_outer\(\)/);
+  // A quick job gets no stack.
+  const before = lines.length;
+  await p.run('quick');
+  await sleep(300);
+  assert.not.ok(lines.slice(before).some((l) => /slowlog/.test(l.line)));
 });
 
 test.run();

@@ -64,6 +64,8 @@ Options:
   --user <name>, --group <name>
                         run PHP (master and workers) as this user and group;
                         needs root, like php-fpm's pool user/group
+  --slowlog <time>      log the PHP stack of a request running longer than
+                        this, once; the request goes on (e.g. 5s)
   --health              answer GET /livez (the process is up) and /readyz
                         (booted, minimum workers up, not draining) before PHP
   --metrics <[host:]port>  serve Prometheus metrics on GET /metrics at this
@@ -115,6 +117,7 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.serverName\b/g, '--server-name'],
   [/\boptions\.user and options\.group\b/g, '--user and --group'],
   [/\boptions\.user\b/g, '--user'],
+  [/\boptions\.slowlogTimeout\b/g, '--slowlog'],
   [/\boptions\.group\b/g, '--group'],
 ];
 
@@ -217,6 +220,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         user: { type: 'string' },
         group: { type: 'string' },
         health: { type: 'boolean' },
+        slowlog: { type: 'string' },
         metrics: { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -282,6 +286,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       recoveryDelay: duration(values['recovery-delay'], 'recovery-delay'),
       user: values.user,
       group: values.group,
+      slowlogTimeout: duration(values.slowlog, 'slowlog'),
     };
     if (values['log-format'] !== undefined && values['log-format'] !== 'text' && values['log-format'] !== 'json') {
       throw new UsageError(`--log-format must be text or json (got ${values['log-format']})`);

@@ -265,6 +265,14 @@ export class PoolEngine {
         this.#settle(job, new JobTimeoutError(timeout, slot.worker.pid));
       });
     }
+    const { slowlogTimeout } = this.#settings;
+    if (slowlogTimeout > 0) {
+      job.after(slowlogTimeout, () => {
+        if (job.slot !== slot) return;
+        this.#notice(`a job on worker ${slot.worker.pid} has run for ${slowlogTimeout} ms (slowlogTimeout); its PHP stack follows`);
+        slot.worker.kill('SIGWINCH'); // php/src/SlowLog.php dumps the stack and the job goes on
+      });
+    }
     const onChunk = job.options.onChunk;
     // If the caller's callback fails, the job fails with its error. PHP is
     // still running the job, which nobody wants now: like an abort, the

@@ -18,7 +18,7 @@ export interface PoolWorker {
     body: Uint8Array | string,
     options: { context?: Context | Buffer; onChunk?: (chunk: Buffer, context: Context) => void | Promise<void> },
   ): Promise<JobResult>;
-  kill(signal: NodeJS.Signals): boolean;
+  kill(signal: NodeJS.Signals | number): boolean;
   /** Ends the channel: the worker finishes its job and exits 0. */
   close(): Promise<WorkerExit>;
   on(event: 'protocol-error', listener: (error: Error) => void): unknown;

@@ -50,6 +50,12 @@ export interface WorkerPoolOptions extends MasterOptions {
    */
   recoveryDelay?: number;
   /**
+   * A job running longer than this (ms) gets its PHP stack logged, once,
+   * and runs on (php-fpm's request_slowlog_timeout). 0 = off. The worker
+   * dumps its stack on SIGWINCH (a sleep() in progress returns early).
+   */
+  slowlogTimeout?: number;
+  /**
    * How often to ask the master for opcache's state, ms; 0 = never.
    * When the shared cache is full (or a restart is pending), every worker
    * compiles into private memory and the savings are gone: the pool then
@@ -96,6 +102,7 @@ export interface PoolSettings {
   adoptOrphans: boolean;
   opcacheCheck: number;
   opcacheReloadInterval: number;
+  slowlogTimeout: number;
   tick: number;
   closeTimeout: number;
 }
@@ -115,6 +122,7 @@ export const DEFAULTS = Object.freeze({
   adoptOrphans: true,
   opcacheCheck: 10_000,
   opcacheReloadInterval: 300_000,
+  slowlogTimeout: 0,
   isolated: false,
   tick: 1000,
   closeTimeout: 10_000,
@@ -159,12 +167,15 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   if (!isMs(o.recoveryDelay) || o.recoveryDelay === 0) throw new TypeError('options.recoveryDelay must be a positive number of milliseconds');
   if (typeof o.adoptOrphans !== 'boolean') throw new TypeError('options.adoptOrphans must be a boolean');
   if (!isMs(o.opcacheCheck)) throw new TypeError('options.opcacheCheck must be a non-negative number of milliseconds (0 = never)');
+  if (!isMs(o.slowlogTimeout)) throw new TypeError('options.slowlogTimeout must be a non-negative number of milliseconds (0 = off)');
   if (!isMs(o.opcacheReloadInterval)) throw new TypeError('options.opcacheReloadInterval must be a non-negative number of milliseconds');
   if (typeof o.isolated !== 'boolean') throw new TypeError('options.isolated must be a boolean');
   if (!isMs(o.tick) || o.tick < 10) throw new TypeError('options.tick must be at least 10 milliseconds');
   if (!isMs(o.closeTimeout)) throw new TypeError('options.closeTimeout must be a non-negative number of milliseconds');
 
-  const master = { script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, user, group };
+  // Workers install the slow log's signal handler only when asked (php/src/SlowLog.php).
+  const masterEnv = o.slowlogTimeout > 0 ? { ...(env ?? process.env), PHP_ZYGOTE_SLOWLOG: '1' } : env;
+  const master = { script, args, php, ini, env: masterEnv, cwd, maxFrameSize, startTimeout, keepLogLines, user, group };
   validateMasterOptions(master);
   return {
     master,
@@ -186,6 +197,7 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     adoptOrphans: o.adoptOrphans,
     opcacheCheck: o.opcacheCheck,
     opcacheReloadInterval: o.opcacheReloadInterval,
+    slowlogTimeout: o.slowlogTimeout,
     tick: o.tick,
     closeTimeout: o.closeTimeout,
   };

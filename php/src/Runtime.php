@@ -45,6 +45,7 @@ final class Runtime
     public static function becomeWorker(): void
     {
         self::$role = 'worker';
+        SlowLog::installIfWanted();
         foreach (self::$forkHooks as $hook) {
             $hook();
         }
