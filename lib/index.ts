@@ -64,7 +64,7 @@ export { Worker } from './zygote/worker.js';
 export type { JobResult, RunOptions, WorkerExit, WorkerEvents } from './zygote/worker.js';
 
 // pool/: WorkerPool, the main API.
-export { WorkerPool } from './pool/worker-pool.js';
+export { WorkerPool, statusText } from './pool/worker-pool.js';
 export type {
   WorkerPoolOptions,
   PoolRunOptions,
@@ -79,6 +79,10 @@ export type {
   MasterFactory,
   PoolMaster,
   PoolWorker,
+  PoolStatus,
+  WorkerStatus,
+  MetricsOptions,
+  TimeSummary,
 } from './pool/worker-pool.js';
 export type { WorkerCountRange } from './pool/pool-options.js';
 

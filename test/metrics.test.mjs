@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Registry } from 'prom-client';
-import { WorkerPool } from 'php-zygote';
+import { WorkerPool, statusText } from 'php-zygote';
 import { sleep, until, within } from './helpers.mjs';
 
 const script = fileURLToPath(new URL('./fixtures/apps/echo.php', import.meta.url));
@@ -117,6 +117,38 @@ test('slowlogTimeout: a job running too long gets its PHP stack logged under its
   await p.run('quick');
   await sleep(300);
   assert.not.ok(lines.slice(before).some((l) => /slowlog/.test(l.line)));
+});
+
+test('status(): php-fpm\'s figures, and per worker the job it runs (its label, for how long), its last job, CPU and memory', async () => {
+  const p = pool({ workers: 2 });
+  await p.ready();
+  const running = [1, 2, 3].map((n) => p.run(...act('sleep', 400)).then(() => {}));
+  // The labelled ones: as the HTTP front labels requests.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const during = await p.status({ full: true });
+  assert.is(during.active, 2);
+  assert.is(during.queue, 1);
+  assert.ok(during.maxQueue >= 1);
+  assert.is(during.maxChildrenReached, 1, 'a job waited with all workers busy');
+  assert.is(during.workers.length, 2);
+  for (const w of during.workers) {
+    assert.is(w.state, 'busy');
+    assert.ok(w.current.ms >= 50, `running for ${w.current.ms} ms`);
+    assert.ok(w.pss > 0 && w.rss >= w.pss && w.cpuSeconds >= 0);
+  }
+  await Promise.all(running);
+  await p.run('x', { label: 'GET /labelled?x=1' });
+  const after = await p.status({ full: true });
+  assert.is(after.acceptedJobs, 4);
+  assert.is(after.maxActive, 2);
+  assert.ok(after.workers.some((w) => w.last?.label === 'GET /labelled?x=1'));
+  const text = statusText(after);
+  assert.match(text, /^pool:\s+php-zygote$/m);
+  assert.match(text, /^accepted conn:\s+4$/m);
+  assert.match(text, /^max children reached:\s+1$/m);
+  assert.match(text, /^last request:\s+GET \/labelled\?x=1 \(\d+ ms\)$/m);
+  const brief = await p.status();
+  assert.is(brief.workers, undefined, 'rows only with full');
 });
 
 test.run();

@@ -50,6 +50,13 @@ test('--health: /livez and /readyz answer before PHP; --metrics serves Prometheu
   assert.ok(families.some((f) => f.name === 'php_zygote_jobs_total'));
   assert.is((await fetch(`${url}/metrics`)).status, 200, 'not served on the main port: /metrics there is the app\'s');
   assert.match(output().out, new RegExp(`metrics on http://127.0.0.1:${opsPort}/metrics`));
+  const statusText = await (await fetch(`${ops}/status`)).text();
+  assert.match(statusText, /^accepted conn:\s+\d+$/m);
+  const slow = fetch(`${url}/sleep?ms=300`);
+  await sleep(100);
+  const full = await (await fetch(`${ops}/status?full&json`)).json();
+  assert.ok(full.workers.some((w) => w.current?.label === 'GET /sleep?ms=300'), 'the request a worker runs, as php-fpm shows it');
+  await slow;
   // Draining: a request in flight, SIGTERM; readiness fails at once, the request finishes.
   const inFlight = fetch(`${url}/sleep?ms=700`);
   await sleep(100);

@@ -69,7 +69,8 @@ Options:
   --health              answer GET /livez (the process is up) and /readyz
                         (booted, minimum workers up, not draining) before PHP
   --metrics <[host:]port>  serve Prometheus metrics on GET /metrics at this
-                        address (host default 127.0.0.1), with /livez and
+                        address (host default 127.0.0.1), with /status
+                        (php-fpm's status page; ?json, ?full), /livez and
                         /readyz; off by default
   --log-format <text|json>  text: "[pid] line"; json: one object per line
                         with time, pid, stream and line (default text)
@@ -356,7 +357,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   if (opsServer) {
     const ops = opsRoutes(pool, { ...opsOptions, health: true, metrics: true });
     opsServer.on('request', (req, res) => {
-      if (!ops(req, res)) res.writeHead(404, { 'content-type': 'text/plain' }).end('/metrics, /livez, /readyz\n');
+      if (!ops(req, res)) res.writeHead(404, { 'content-type': 'text/plain' }).end('/metrics, /status, /livez, /readyz\n');
     });
   }
   pool.on('log', ({ pid, stream, line }) => log(pid, stream, line));

@@ -2,11 +2,12 @@
  * What an orchestrator asks of a server instance, apart from the app:
  * liveness (`/livez`: the process answers), readiness (`/readyz`: the
  * master booted, the minimum workers are up, and it is not draining), and
- * the pool's metrics (`/metrics`, Prometheus text). Kubernetes' probe
- * names; served before anything reaches PHP.
+ * the pool's metrics (`/metrics`, Prometheus text) and status (`/status`,
+ * php-fpm's layout; `?json`, `?full`). Kubernetes' probe names; served
+ * before anything reaches PHP.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WorkerPool } from '../pool/worker-pool.js';
+import { statusText, type WorkerPool } from '../pool/worker-pool.js';
 
 export interface OpsOptions {
   /** Answer /livez and /readyz. */
@@ -47,6 +48,15 @@ export function opsRoutes(pool: WorkerPool, options: OpsOptions): (req: Incoming
     if (options.health && path === '/readyz') {
       const why = notReady(pool, options);
       text(res, why === null ? 200 : 503, why === null ? 'ready\n' : `not ready: ${why}\n`);
+      return true;
+    }
+    if (options.metrics && path === '/status') {
+      // php-fpm's status page: text, ?json, ?full (both may be combined).
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      pool.status({ full: query.has('full') }).then(
+        (status) => (query.has('json') ? text(res, 200, `${JSON.stringify(status)}\n`, 'application/json') : text(res, 200, statusText(status))),
+        (error: Error) => text(res, 500, `status failed: ${error.message}\n`),
+      );
       return true;
     }
     if (options.metrics && path === '/metrics') {

@@ -100,6 +100,7 @@ export function createPhpExchange(pool: WorkerPool, options: RequestHandlerOptio
     }
     const result = await pool.run(body, {
       context: contextFor(req, body, headers),
+      label: `${req.method} ${requestUrl(req)}`, // the status view's "request"
       timeout,
       signal: controller?.signal,
       onChunk: (chunk, chunkContext) => {

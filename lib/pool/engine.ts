@@ -123,6 +123,10 @@ export class PoolEngine {
   #opcacheReloads = 0;
   #opcacheTooSmall = false;
   #opcacheReloading = false;
+  /** php-fpm's status figures: most workers busy at once; times more were wanted than max. */
+  #maxBusy = 0;
+  #maxReached = 0;
+  #atMax = false;
 
   constructor(settings: PoolSettings, factory: MasterFactory, events: EngineEvents) {
     this.#settings = settings;
@@ -178,6 +182,11 @@ export class PoolEngine {
   close(timeout: number): Promise<void> {
     this.#closing ??= this.#close(timeout);
     return this.#closing;
+  }
+
+  /** The figures of php-fpm's status page that stats() does not have. */
+  statusFigures(): { maxQueue: number; maxBusy: number; maxReached: number; slots: readonly Slot[] } {
+    return { maxQueue: this.#queue.maxLength, maxBusy: this.#maxBusy, maxReached: this.#maxReached, slots: [...this.#slots] };
   }
 
   stats(): EngineStats {
@@ -254,10 +263,11 @@ export class PoolEngine {
   }
 
   #execute(slot: Slot, job: Job): void {
-    slot.occupy();
+    slot.occupy(job.options.label);
     job.slot = slot;
     job.startedAt = performance.now();
-    this.#running++;
+    this.#running++; // equal to the busy workers at every moment
+    if (this.#running > this.#maxBusy) this.#maxBusy = this.#running;
     const timeout = job.options.timeout ?? this.#settings.execTimeout;
     if (timeout > 0) {
       job.after(timeout, () => {
@@ -308,6 +318,7 @@ export class PoolEngine {
   /** The job no longer occupies its slot (answered, timed out or aborted). */
   #detach(job: Job): void {
     if (job.slot === null) return;
+    job.slot.jobEnded();
     job.slot = null;
     this.#running--;
   }
@@ -474,6 +485,11 @@ export class PoolEngine {
       if (slot.state !== 'retiring') live++;
       if (slot.state === 'busy') busy++;
     }
+    const uncapped = Math.max(min, busy + this.#queue.length);
+    // Counted once per episode, like php-fpm's "max children reached".
+    const atMax = uncapped > max && this.#queue.length > 0;
+    if (atMax && !this.#atMax) this.#maxReached++;
+    this.#atMax = atMax;
     return { live, wanted: Math.min(max, Math.max(min, busy + this.#queue.length + spare)) };
   }
 

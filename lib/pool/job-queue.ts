@@ -16,6 +16,8 @@ export interface PoolRunOptions {
   signal?: AbortSignal;
   /** Execution time limit for this job, ms; overrides execTimeout. */
   timeout?: number;
+  /** What the status view shows for this job while it runs, e.g. 'GET /index.php'. */
+  label?: string;
   /** Receives the parts of a streamed response as they arrive; a returned promise holds the worker back until it settles. */
   onChunk?: (chunk: Buffer, context: Context) => void | Promise<void>;
 }
@@ -78,6 +80,8 @@ export class Job {
 
 export class JobQueue {
   readonly #jobs: Job[] = [];
+  /** The longest the queue has been (php-fpm's "max listen queue"). */
+  maxLength = 0;
   readonly #maxQueue: number;
   readonly #queueTimeout: number;
   readonly #onSettle: (job: Job, error: Error | null) => void;
@@ -100,6 +104,7 @@ export class JobQueue {
 
   push(job: Job): void {
     this.#jobs.push(job);
+    if (this.#jobs.length > this.maxLength) this.maxLength = this.#jobs.length;
     if (this.#queueTimeout > 0) {
       const timeout = this.#queueTimeout;
       job.after(timeout, () => {

@@ -55,10 +55,23 @@ export class Slot {
     return this.#reason;
   }
 
+  /** The job it runs now: its label (e.g. 'GET /index.php') and start; null when none. */
+  current: { label: string; startedAt: number } | null = null;
+  /** The job it ran last: its label and how long it took, ms. */
+  last: { label: string; ms: number } | null = null;
+
   /** Takes a job. */
-  occupy(): void {
+  occupy(label = ''): void {
     this.#state = 'busy';
     this.jobs++;
+    this.current = { label, startedAt: Date.now() };
+  }
+
+  /** Its job ended (answered, failed, or given up on). */
+  jobEnded(): void {
+    if (!this.current) return;
+    this.last = { label: this.current.label, ms: Date.now() - this.current.startedAt };
+    this.current = null;
   }
 
   /** Back to idle after a job. */

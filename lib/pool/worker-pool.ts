@@ -20,6 +20,7 @@ import type { Registry } from 'prom-client';
 import { PoolEngine, type EngineStats, type WorkerExitInfo } from './engine.js';
 import type { MetricsOptions, PoolMetrics } from './metrics.js';
 import { Timings, type TimeSummary } from './timings.js';
+import { poolStatus, type PoolStatus } from './status.js';
 import type { PoolRunOptions } from './job-queue.js';
 import { startMaster, type MasterFactory } from './master-factory.js';
 import { validatePoolOptions, type WorkerPoolOptions } from './pool-options.js';
@@ -29,6 +30,8 @@ export type { PoolRunOptions } from './job-queue.js';
 export type { PoolState, WorkerStats, WorkerExitInfo } from './engine.js';
 export type { TimeSummary } from './timings.js';
 export type { MetricsOptions } from './metrics.js';
+export type { PoolStatus, WorkerStatus } from './status.js';
+export { statusText } from './status.js';
 
 export interface PoolStats extends EngineStats {
   /** Jobs settled since the start, succeeded or failed. */
@@ -66,6 +69,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   readonly #engine: PoolEngine;
   readonly #closeTimeout: number;
   readonly #maxWorkers: number;
+  readonly #dynamic: boolean;
+  readonly #startedAt = Date.now();
   readonly #timings = new Timings();
   #metrics: PoolMetrics | null = null;
 
@@ -74,6 +79,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     const settings = validatePoolOptions(options);
     this.#closeTimeout = settings.closeTimeout;
     this.#maxWorkers = settings.max;
+    this.#dynamic = settings.min !== settings.max;
     // Explicit and documented (README, "Orphans"): workers orphaned by a
     // dying master must reparent to Node, not to PID 1, to be reaped.
     if (settings.adoptOrphans) adoptOrphans();
@@ -117,6 +123,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     if (options.timeout !== undefined && !(typeof options.timeout === 'number' && options.timeout >= 0)) {
       return Promise.reject(new TypeError('options.timeout must be a non-negative number of milliseconds'));
     }
+    if (options.label !== undefined && typeof options.label !== 'string') return Promise.reject(new TypeError('options.label must be a string'));
     if (options.onChunk !== undefined && typeof options.onChunk !== 'function') {
       return Promise.reject(new TypeError('options.onChunk must be a function'));
     }
@@ -151,6 +158,16 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       runTime: this.#timings.runTime,
       waitTime: this.#timings.waitTime,
     };
+  }
+
+  /**
+   * The status view, after php-fpm's pm.status_path: the pool's figures,
+   * and with `full` a row per worker (state, jobs served, the job it runs
+   * and for how long, its last job, CPU seconds and memory). Render it as
+   * php-fpm's text with statusText().
+   */
+  status({ full = false }: { full?: boolean } = {}): Promise<PoolStatus> {
+    return poolStatus({ stats: this.stats(), figures: this.#engine.statusFigures(), startedAt: this.#startedAt, dynamic: this.#dynamic }, full);
   }
 
   /**
