@@ -45,7 +45,11 @@ Options:
   --port <n>            port to listen on (default 8080; 0 picks a free one)
   --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --workers <n>         number of workers (default: CPU count)
-  --min <n>, --max <n>  grow from min to max workers under load instead
+  --min <n>, --max <n>  grow from min to max workers under load instead;
+                        --max auto: as many as fit in memory (the
+                        container's cgroup limit, or --memory-budget),
+                        each worker counted at its measured PSS
+  --memory-budget <size>  the memory --max auto may fill, e.g. 512M
   --isolated            a fresh fork per request: no state survives a request
   --max-jobs <n>        replace a worker after n requests
   --max-memory <size>   replace a worker above this memory (PSS), e.g. 128M
@@ -119,6 +123,8 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.user and options\.group\b/g, '--user and --group'],
   [/\boptions\.user\b/g, '--user'],
   [/\boptions\.slowlogTimeout\b/g, '--slowlog'],
+  [/\boptions\.memoryBudget\b/g, '--memory-budget'],
+  [/workers: \{ max: 'auto' \}/g, '--max auto'],
   [/\boptions\.group\b/g, '--group'],
 ];
 
@@ -222,6 +228,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         group: { type: 'string' },
         health: { type: 'boolean' },
         slowlog: { type: 'string' },
+        'memory-budget': { type: 'string' },
         metrics: { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -270,7 +277,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       ini[setting.slice(0, eq)] = setting.slice(eq + 1);
     }
     const min = integer(values.min, 'min');
-    const max = integer(values.max, 'max', 1);
+    const max = values.max === 'auto' ? ('auto' as const) : integer(values.max, 'max', 1);
     if (min !== undefined && max === undefined) throw new UsageError('--min needs --max');
     if (max !== undefined && values.workers !== undefined) throw new UsageError('--workers and --max cannot be combined: give a fixed count or a range');
     const workers = max !== undefined ? { min: min ?? 1, max } : integer(values.workers, 'workers', 1);
@@ -288,6 +295,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       user: values.user,
       group: values.group,
       slowlogTimeout: duration(values.slowlog, 'slowlog'),
+      memoryBudget: size(values['memory-budget'], 'memory-budget'),
     };
     if (values['log-format'] !== undefined && values['log-format'] !== 'text' && values['log-format'] !== 'json') {
       throw new UsageError(`--log-format must be text or json (got ${values['log-format']})`);

@@ -25,6 +25,7 @@ import { Masters } from './masters.js';
 import type { PoolSettings } from './pool-options.js';
 import { Slot, type ExitReason, type SlotState } from './slot.js';
 import { Supervisor } from './supervisor.js';
+import { MemoryBudget, type BudgetReading } from './memory-budget.js';
 
 export type PoolState = 'starting' | 'running' | 'crash-loop' | 'closing' | 'closed';
 
@@ -55,6 +56,8 @@ export interface EngineStats {
   opcacheReloads: number;
   /** The cache filled again sooner than opcacheReloadInterval after such a reload: raise opcache.memory_consumption. */
   opcacheTooSmall: boolean;
+  /** With workers.max 'auto': the last memory reading and how many workers it allows; else null. */
+  memoryBudget: BudgetReading | null;
   workers: { total: number; starting: number; idle: number; busy: number; retiring: number };
   jobs: { done: number; failed: number; running: number; queued: number };
   masters: number;
@@ -125,6 +128,8 @@ export class PoolEngine {
   #opcacheReloading = false;
   /** php-fpm's status figures: most workers busy at once; times more were wanted than max. */
   #maxBusy = 0;
+  readonly #budget: MemoryBudget | null;
+  #measuringBudget = false;
   #maxReached = 0;
   #atMax = false;
 
@@ -132,6 +137,7 @@ export class PoolEngine {
     this.#settings = settings;
     this.#events = events;
     this.#supervisor = new Supervisor(settings);
+    this.#budget = settings.maxAuto ? new MemoryBudget(settings.memoryBudget, settings.min, settings.max) : null;
     this.#queue = new JobQueue(settings.maxQueue, settings.queueTimeout, (job, error) => this.#settle(job, error));
     this.#masters = new Masters(factory, settings.master, {
       log: (line) => events.log(line),
@@ -197,6 +203,7 @@ export class PoolEngine {
       opcache: this.#opcache,
       opcacheReloads: this.#opcacheReloads,
       opcacheTooSmall: this.#opcacheTooSmall,
+      memoryBudget: this.#budget?.reading ?? null,
       workers: { total: list.length + this.#forks.size, starting: this.#forks.size, idle: count('idle'), busy: count('busy'), retiring: count('retiring') },
       jobs: { done: this.#done, failed: this.#failed, running: this.#running, queued: this.#queue.length },
       masters: this.#masters.count,
@@ -478,7 +485,8 @@ export class PoolEngine {
    * the busy ones, the queue and `spare`, up to `max`.
    */
   #capacity(): { live: number; wanted: number } {
-    const { min, max, spare } = this.#settings;
+    const { min, spare } = this.#settings;
+    const max = this.#budget ? this.#budget.allowed : this.#settings.max;
     let live = 0;
     let busy = 0;
     for (const slot of this.#slots) {
@@ -512,6 +520,15 @@ export class PoolEngine {
 
   #tick(): void {
     const now = Date.now();
+    if (this.#budget && !this.#measuringBudget) {
+      this.#measuringBudget = true;
+      const masters = this.#masters.current ? [this.#masters.current.pid] : [];
+      const workers = [...this.#slots].filter((s) => s.state !== 'retiring').map((s) => s.worker.pid);
+      void this.#budget.measure(masters, workers).finally(() => {
+        this.#measuringBudget = false;
+        this.#maintain(); // room for more, or fewer wanted now
+      });
+    }
     if (this.#settings.opcacheCheck > 0 && now - this.#opcacheCheckedAt >= this.#settings.opcacheCheck) {
       this.#opcacheCheckedAt = now;
       void this.#checkOpcache();

@@ -10,8 +10,12 @@ import { parseBytes } from '../process/memory.js';
 export interface WorkerCountRange {
   /** Workers kept even when idle (php-fpm pm.min_spare_servers / static size). Default 1. */
   min?: number;
-  /** Upper bound under load (pm.max_children). */
-  max: number;
+  /**
+   * Upper bound under load (pm.max_children), or 'auto': as many as fit in
+   * memory (memoryBudget, else the container's cgroup limit, else the
+   * machine's), counting each worker at its measured PSS; at most 256.
+   */
+  max: number | 'auto';
   /** Idle workers kept ready beyond the busy ones, within min..max (pm.max_spare_servers). Default 1, or 0 when min is 0 (on demand). */
   spare?: number;
 }
@@ -55,6 +59,8 @@ export interface WorkerPoolOptions extends MasterOptions {
    * dumps its stack on SIGWINCH (a sleep() in progress returns early).
    */
   slowlogTimeout?: number;
+  /** With workers.max 'auto': the memory the pool may fill ('512M' or bytes). Default: the cgroup limit, else the machine's memory. */
+  memoryBudget?: number | string;
   /**
    * How often to ask the master for opcache's state, ms; 0 = never.
    * When the shared cache is full (or a restart is pending), every worker
@@ -86,7 +92,10 @@ export interface WorkerPoolOptions extends MasterOptions {
 export interface PoolSettings {
   master: MasterOptions;
   min: number;
+  /** With maxAuto, the ceiling of what the memory budget may allow. */
   max: number;
+  maxAuto: boolean;
+  memoryBudget: number | null;
   spare: number;
   maxJobs: number;
   maxMemory: number;
@@ -128,6 +137,9 @@ export const DEFAULTS = Object.freeze({
   closeTimeout: 10_000,
 });
 
+/** The most workers 'auto' allows, whatever the memory: past this, scheduling costs more than a worker saves. */
+export const AUTO_MAX_CAP = 256;
+
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
@@ -139,20 +151,26 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   let min: number;
   let max: number;
   let spare: number;
+  let maxAuto = false;
   if (typeof workers === 'number') {
     if (!Number.isInteger(workers) || workers < 1) throw new TypeError('options.workers must be a positive integer or { min, max, spare }');
     min = max = workers;
     spare = 0;
   } else if (workers !== null && typeof workers === 'object') {
-    ({ min = 1, max } = workers);
+    min = workers.min ?? 1;
+    maxAuto = workers.max === 'auto';
+    max = maxAuto ? AUTO_MAX_CAP : (workers.max as number);
     spare = workers.spare ?? (min === 0 ? 0 : 1);
-    if (!Number.isInteger(max) || max < 1) throw new TypeError('options.workers.max must be a positive integer');
+    if (!Number.isInteger(max) || max < 1) throw new TypeError("options.workers.max must be a positive integer or 'auto'");
     if (!isCount(min) || min > max) throw new TypeError('options.workers.min must be an integer from 0 to workers.max');
     if (!isCount(spare) || spare > max) throw new TypeError('options.workers.spare must be an integer from 0 to workers.max');
   } else {
     throw new TypeError('options.workers must be a positive integer or { min, max, spare }');
   }
 
+  const memoryBudget = o.memoryBudget === undefined ? null : parseBytes(o.memoryBudget);
+  if (memoryBudget !== null && !(Number.isFinite(memoryBudget) && memoryBudget > 0)) throw new TypeError("options.memoryBudget must be a number of bytes or a size like '512M'");
+  if (memoryBudget !== null && !maxAuto) throw new TypeError("options.memoryBudget needs workers: { max: 'auto' }");
   if (!isCount(o.maxJobs)) throw new TypeError('options.maxJobs must be a non-negative integer (0 = no limit)');
   const maxMemory = parseBytes(o.maxMemory);
   if (!Number.isFinite(maxMemory) || maxMemory < 0) throw new TypeError("options.maxMemory must be a number of bytes or a size like '128M'");
@@ -181,6 +199,8 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     master,
     min,
     max,
+    maxAuto,
+    memoryBudget,
     spare,
     // Isolation is a worker that runs one job: the pool keeps forks ready.
     maxJobs: o.isolated ? 1 : o.maxJobs,

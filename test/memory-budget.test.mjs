@@ -1,0 +1,115 @@
+// workers: { max: 'auto' }: the pool grows only while the next worker fits
+// in the memory budget, counting workers at their measured PSS; the budget
+// is memoryBudget, or a real cgroup limit when Node runs in one.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { WorkerPool } from 'php-zygote';
+import { until, within } from './helpers.mjs';
+
+const script = fileURLToPath(new URL('./fixtures/apps/echo.php', import.meta.url));
+const heavy = fileURLToPath(new URL('./fixtures/apps/heavy.php', import.meta.url));
+const test = suite('memory budget: max auto');
+
+let pools = [];
+test.after.each(async () => {
+  await Promise.all(pools.map((p) => within(p.close({ timeout: 2000 }), 15000, 'close')));
+  pools = [];
+});
+const pool = (options) => {
+  const p = new WorkerPool({ script, tick: 50, idleTimeout: 60_000, ...options });
+  pools.push(p);
+  return p;
+};
+
+test('with memoryBudget, the pool grows under load only as far as workers fit, counted at their PSS', async () => {
+  // Measure what this app costs here, then give room for a few more
+  // workers (the second pool's own figures differ by a worker or so).
+  const probe = pool({ script: heavy, workers: { min: 1, max: 'auto' }, memoryBudget: '64G' });
+  await probe.ready();
+  await until(() => probe.stats().memoryBudget?.perWorker > 0, 5000, 'a measurement');
+  const { used, perWorker } = probe.stats().memoryBudget;
+  await probe.close();
+  const budget = Math.round((used + 6 * perWorker) / 0.9);
+  const p = pool({ script: heavy, workers: { min: 1, max: 'auto', spare: 0 }, memoryBudget: budget });
+  await p.ready();
+  await until(() => p.stats().memoryBudget !== null, 5000, 'a reading');
+  let peak = 0;
+  let allowed = 0;
+  const load = Array.from({ length: 12 }, () => p.run('800'));
+  const watch = setInterval(() => {
+    peak = Math.max(peak, p.stats().workers.total);
+    allowed = Math.max(allowed, p.stats().memoryBudget.allowed);
+  }, 10);
+  await within(Promise.all(load), 30000, 'the load');
+  clearInterval(watch);
+  const reading = p.stats().memoryBudget;
+  assert.is(reading.source, 'memoryBudget');
+  assert.is(reading.limit, budget);
+  assert.ok(peak >= 2, `grew under load (peak ${peak})`);
+  assert.ok(reading.perWorker > 20 * 1024 * 1024, `a worker measured at its PSS: ${reading.perWorker}`);
+  assert.ok(allowed < 12, `the budget allowed fewer workers than the load wanted: ${allowed}`);
+  assert.ok(peak <= allowed + 1 && peak < 12, `stayed within the budget: peak ${peak} workers, at most ${allowed} allowed (${JSON.stringify(reading)})`);
+  assert.ok(p.stats().jobs.done === 12, 'every job ran, the rest waited');
+});
+
+test('options: memoryBudget needs max auto; bad values are refused naming the option', () => {
+  assert.throws(() => new WorkerPool({ script, workers: 2, memoryBudget: '512M' }), (e) => /options\.memoryBudget needs workers: \{ max: 'auto' \}/.test(e.message));
+  assert.throws(() => new WorkerPool({ script, workers: { max: 'auto' }, memoryBudget: 'lots' }), (e) => /options\.memoryBudget must be/.test(e.message));
+  assert.throws(() => new WorkerPool({ script, workers: { max: 'many' } }), (e) => /options\.workers\.max must be a positive integer or 'auto'/.test(e.message));
+});
+
+/** A child memory cgroup (v2 or v1) with `limit` bytes, or null when this machine does not allow one. */
+function makeCgroup(limit) {
+  if (process.getuid() !== 0) return null;
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+  const v1 = lines.find((l) => l.split(':')[1].split(',').includes('memory'));
+  const candidates = [];
+  if (v1) candidates.push([`/sys/fs/cgroup/memory${v1.split(':')[2]}`, 'memory.limit_in_bytes']);
+  const v2 = lines.find((l) => l.startsWith('0::'));
+  if (v2) candidates.push([`/sys/fs/cgroup${v2.slice(3) === '/' ? '' : v2.slice(3)}`, 'memory.max']);
+  for (const [parent, file] of candidates) {
+    const dir = `${parent}/php-zygote-test-${process.pid}`;
+    try {
+      mkdirSync(dir);
+      writeFileSync(`${dir}/${file}`, String(limit));
+      return dir;
+    } catch {
+      try { rmdirSync(dir); } catch { /* not made */ }
+    }
+  }
+  return null;
+}
+
+const cgroupDir = makeCgroup(300 * 1024 * 1024);
+if (cgroupDir) {
+  test('in a container (a real memory cgroup of 300 MB), max auto reads its limit and use', async () => {
+    const child = spawn('sh', ['-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, `
+      const { WorkerPool } = require(${JSON.stringify(fileURLToPath(new URL('../dist/lib/index.js', import.meta.url)))});
+      const pool = new WorkerPool({ script: ${JSON.stringify(script)}, workers: { min: 1, max: 'auto' }, tick: 50 });
+      pool.ready().then(async () => {
+        while (!pool.stats().memoryBudget) await new Promise((r) => setTimeout(r, 20));
+        console.log(JSON.stringify(pool.stats().memoryBudget));
+        await pool.close();
+      });
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => { out += c; });
+    const [code] = await within(once(child, 'exit'), 20000, 'the child');
+    try { rmdirSync(cgroupDir); } catch { /* still busy */ }
+    assert.is(code, 0);
+    const reading = JSON.parse(out);
+    assert.is(reading.source, 'cgroup');
+    assert.is(reading.limit, 300 * 1024 * 1024);
+    assert.ok(reading.used > 20 * 1024 * 1024 && reading.used < reading.limit, `the group's own use: ${reading.used}`);
+    const fit = Math.floor((reading.limit * 0.9 - reading.used) / reading.perWorker);
+    assert.ok(Math.abs(reading.allowed - Math.min(256, 1 + fit)) <= 1, JSON.stringify(reading));
+  });
+} else {
+  test.skip('a real memory cgroup (needs root and a writable cgroup tree)');
+}
+
+test.run();
