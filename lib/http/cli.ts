@@ -33,6 +33,10 @@ Document root options:
   --deny <regex>        answer 403 for decoded URL paths matching it,
                         repeatable (dotfiles are always refused)
   --server-name <name>  SERVER_NAME for PHP (default: the request's Host)
+  --upload-max-filesize <size>, --post-max-size <size>, --max-file-uploads <n>
+                        multipart upload limits (php.ini's, default 2M, 8M,
+                        20), applied by Node, which streams uploads to temp
+                        files; also set as PHP's ini values
   --boot <file>         PHP run once in the master before forking (preload
                         your framework's classes, warm caches)
   --docroot-app <file>  the PHP runtime that runs the scripts (default
@@ -120,6 +124,9 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.aliases\b/g, '--alias'],
   [/\boptions\.deny\b/g, '--deny'],
   [/\boptions\.serverName\b/g, '--server-name'],
+  [/\boptions\.uploadMaxFilesize\b/g, '--upload-max-filesize'],
+  [/\boptions\.postMaxSize\b/g, '--post-max-size'],
+  [/\boptions\.maxFileUploads\b/g, '--max-file-uploads'],
   [/\boptions\.user and options\.group\b/g, '--user and --group'],
   [/\boptions\.user\b/g, '--user'],
   [/\boptions\.slowlogTimeout\b/g, '--slowlog'],
@@ -174,7 +181,21 @@ function listen(server: http.Server, port: number, host: string, flags = '--host
   });
 }
 
-const DOCROOT_FLAGS = ['index', 'fallback', 'alias', 'deny', 'server-name', 'docroot-app', 'boot'] as const;
+const DOCROOT_FLAGS = ['index', 'fallback', 'alias', 'deny', 'server-name', 'docroot-app', 'boot', 'upload-max-filesize', 'post-max-size', 'max-file-uploads'] as const;
+
+/** The upload limit flags: handler options, and the same values as PHP's ini (what ini_get() reports), unless --ini set them. */
+type UploadFlag = 'upload-max-filesize' | 'post-max-size' | 'max-file-uploads';
+function uploadLimits(values: { [flag in UploadFlag]?: string }, ini: Record<string, string>, user: string | undefined, group: string | undefined): Partial<DocrootOptions> {
+  const limits: [UploadFlag, string, keyof DocrootOptions][] = [['upload-max-filesize', 'upload_max_filesize', 'uploadMaxFilesize'], ['post-max-size', 'post_max_size', 'postMaxSize'], ['max-file-uploads', 'max_file_uploads', 'maxFileUploads']];
+  const options: Record<string, unknown> = { user, group };
+  for (const [flag, key, option] of limits) {
+    const value = values[flag] ?? ini[key];
+    if (value === undefined) continue;
+    options[option] = option === 'maxFileUploads' ? Number(value) : value;
+    ini[key] ??= value;
+  }
+  return options as Partial<DocrootOptions>;
+}
 
 /** The createDocrootHandler options the flags give; validated by resolveDocrootOptions, in option terms that inFlagTerms() translates. */
 function docrootOptions(values: { docroot?: string; index?: string; fallback?: string; alias?: string[]; deny?: string[]; 'server-name'?: string }): DocrootOptions {
@@ -224,6 +245,9 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         'server-name': { type: 'string' },
         'docroot-app': { type: 'string' },
         boot: { type: 'string' },
+        'upload-max-filesize': { type: 'string' },
+        'post-max-size': { type: 'string' },
+        'max-file-uploads': { type: 'string' },
         user: { type: 'string' },
         group: { type: 'string' },
         health: { type: 'boolean' },
@@ -305,7 +329,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     // bound or PHP is started; the document root first, so that a missing
     // runtime is named by its flag rather than as <app.php>.
     if (serveDocroot) {
-      docroot = docrootOptions(values);
+      docroot = { ...docrootOptions(values), ...uploadLimits(values, ini, values.user, values.group) };
       const resolved = resolveDocrootOptions(docroot);
       if (!existsSync(script)) throw new UsageError(`--docroot-app: the document root runtime ${script} does not exist`);
       if (values.boot !== undefined && !existsSync(values.boot)) throw new UsageError(`--boot: no such file: ${values.boot}`);

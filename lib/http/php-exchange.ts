@@ -55,8 +55,17 @@ export type RequestHeaders = [string, string][];
 /** Builds the job's context once the body is known. */
 export type ContextFor = (req: IncomingMessage, body: Buffer, headers: RequestHeaders) => Context;
 
+/**
+ * Reads a request body another way than into one Buffer (a multipart
+ * upload, streamed to files): resolves with the job body, more context,
+ * and `done`, run once the job settled whatever its outcome (answered,
+ * failed, timed out, worker crashed); or with null when the client left
+ * before its body was complete.
+ */
+export type BodyIntake = (req: IncomingMessage, limits: { maxBodySize: number; bodyTimeout: number }) => Promise<{ body: Buffer; context: Context; done: () => Promise<void> } | null>;
+
 /** Runs the request as a job and answers it; never throws, never rejects. */
-export type PhpExchange = (req: IncomingMessage, res: ServerResponse, contextFor: ContextFor) => void;
+export type PhpExchange = (req: IncomingMessage, res: ServerResponse, contextFor: ContextFor, intake?: BodyIntake) => void;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
@@ -133,7 +142,22 @@ export function createPhpExchange(pool: WorkerPool, options: RequestHandlerOptio
     res.writeHead(status, responseHeaders).end(req.method === 'HEAD' ? undefined : result.body);
   };
 
-  return (req, res, contextFor) => {
+  return (req, res, contextFor, intake) => {
+    if (intake) {
+      intake(req, { maxBodySize, bodyTimeout })
+        .then(async (taken) => {
+          if (taken === null) return;
+          try {
+            const headers = requestHeaders(req.rawHeaders, taken.body, false, undefined);
+            await answer(req, res, taken.body, headers, (...args) => ({ ...contextFor(...args), ...taken.context }));
+          } finally {
+            // The job has settled (or never started): its files go now.
+            await taken.done().catch(() => {});
+          }
+        })
+        .catch((error: Error) => fail(req, res, error));
+      return;
+    }
     const preread = bodyReadByFramework(req);
     const body = preread ? Promise.resolve(preread.body) : readBody(req, { maxBodySize, bodyTimeout });
     body

@@ -9,7 +9,7 @@
  * createRequestHandler (php-exchange.ts: body limits, streaming, the
  * failure statuses), with the context
  *
- *   { docroot: { script, cwd }, server: { CGI variables }, headers: [[name, value], ...] }
+ *   { docroot: { script, cwd }, server: { CGI variables }, headers: [[name, value], ...], upload? }
  *
  * which the runtime in php/ turns into a classic request: $_SERVER,
  * superglobals, the script's directory as cwd, the script included at
@@ -22,11 +22,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import type { WorkerPool } from '../../pool/worker-pool.js';
-import { createPhpExchange, requestUrl, sendStatus, type PhpExchange } from '../php-exchange.js';
+import { bodyReadByFramework } from '../framework-body.js';
+import { createPhpExchange, requestUrl, sendStatus, type BodyIntake, type PhpExchange } from '../php-exchange.js';
 import type { RequestHandler } from '../request-handler.js';
 import { bytes, cgiParams } from './cgi-params.js';
 import { resolveDocrootOptions, type DocrootConfig, type DocrootOptions } from './docroot-options.js';
 import { locate, type Decision, type PhpTarget } from './locate.js';
+import { receiveMultipart } from './multipart-intake.js';
 import { serveStatic } from './static-file.js';
 import { decodeUrlPath, encodeUrlPath } from './url-path.js';
 
@@ -75,7 +77,21 @@ function runScript(config: DocrootConfig, exchange: PhpExchange, req: IncomingMe
     docroot: { script: bytes(target.filename), cwd: bytes(dirname(target.filename)) },
     server: cgiParams({ req, requestUri: requestUrl(req), headers, documentRoot: config.root, target, base, serverName: config.serverName }),
     headers,
-  }));
+  }), multipartIntake(config, req));
+}
+
+/**
+ * A POST multipart/form-data body that no framework read yet is taken
+ * apart in Node, its files streamed to disk (multipart-intake.ts): the job
+ * carries `upload` and an empty body, as php://input is empty for such a
+ * request under php-fpm. PHP parses multipart for POST only.
+ */
+function multipartIntake(config: DocrootConfig, req: IncomingMessage): BodyIntake | undefined {
+  if (req.method !== 'POST' || !/^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '') || bodyReadByFramework(req) !== null) return undefined;
+  return async (request, limits) => {
+    const received = await receiveMultipart(request, config.upload, limits);
+    return received && { body: Buffer.alloc(0), context: { upload: received.upload }, done: received.done };
+  };
 }
 
 /** Express's mount path (req.baseUrl, still percent-encoded), or ''. */

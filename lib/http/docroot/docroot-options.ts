@@ -5,8 +5,9 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RequestHandlerOptions } from '../php-exchange.js';
+import { resolveUploadOptions, type UploadConfig, type UploadOptions } from './upload-options.js';
 
-export interface DocrootOptions extends RequestHandlerOptions {
+export interface DocrootOptions extends RequestHandlerOptions, UploadOptions {
   /** The document root: URLs map to files below it (nginx's `root`). Required. */
   docroot: string;
   /** Directory index files tried in order (nginx's `index`). Default ['index.php', 'index.html']. */
@@ -37,6 +38,8 @@ export interface DocrootConfig {
   readonly aliases: readonly Alias[];
   readonly deny: readonly RegExp[];
   readonly serverName: string | null;
+  /** Limits and place of multipart uploads (upload-options.ts). */
+  readonly upload: UploadConfig;
 }
 
 export const DEFAULT_INDEX: readonly string[] = Object.freeze(['index.php', 'index.html']);
@@ -55,6 +58,7 @@ export function resolveDocrootOptions(options: DocrootOptions): DocrootConfig {
   if (!Array.isArray(deny)) throw new TypeError('options.deny must be an array of regular expressions');
   const patterns = deny.map(pattern);
   if (serverName !== undefined && !(typeof serverName === 'string' && /^[^\s/]+$/.test(serverName))) throw new TypeError(`options.serverName must be a host name without spaces or slashes (got ${String(serverName)})`);
+  const upload = resolveUploadOptions(options);
 
   return Object.freeze({
     root: withoutTrailingSlash(resolve(docroot)),
@@ -63,6 +67,7 @@ export function resolveDocrootOptions(options: DocrootOptions): DocrootConfig {
     aliases: Object.freeze(resolvedAliases.sort((a, b) => b.prefix.length - a.prefix.length)),
     deny: Object.freeze(patterns),
     serverName: serverName ?? null,
+    upload,
   });
 }
 

@@ -122,13 +122,18 @@ final class Docroot
             }
         }
 
+        $form = isset($c['upload']) ? MultipartForm::fromContext($c['upload']) : null;
+
         $output = new ResponseOutput($job);
         self::$output = $output;
         self::$sapi->capture($output->write(...), $output->flush(...), $job->body);
         header_remove();
         http_response_code(200); // the CLI starts at 0: http_response_code() would be false
         error_clear_last();
-        RequestGlobals::fill($server, $decoded, $job->body);
+        RequestGlobals::fill($server, $decoded, $job->body, $form);
+        if ($form !== null) {
+            self::registerUploads($form);
+        }
         unset($GLOBALS['argv'], $GLOBALS['argc']); // php-fpm has neither
         register_shutdown_function([self::class, 'shutdown']);
         self::$ini->applyToRequest();
@@ -202,6 +207,25 @@ final class Docroot
         $job = self::$job;
         self::$job = null;
         $job->awaitChannelEnd();
+    }
+
+    /**
+     * The temp files become this request's uploads for is_uploaded_file()
+     * and move_uploaded_file() (and PHP unlinks those left at shutdown).
+     * If PHP's list cannot be reached safely, $_FILES stays filled but
+     * those functions say false: one log line says why.
+     */
+    private static function registerUploads(MultipartForm $form): void
+    {
+        $paths = $form->uploadedPaths();
+        if ($paths === []) {
+            return;
+        }
+        try {
+            UploadRegistry::open()->register($paths);
+        } catch (SapiMismatchException $e) {
+            error_log('php-zygote docroot: uploads are in $_FILES, but is_uploaded_file() and move_uploaded_file() will refuse them: ' . $e->getMessage());
+        }
     }
 
     private static function refuse(string $why): never

@@ -16,8 +16,9 @@ final class RequestGlobals
     /**
      * @param array<string, mixed> $server the CGI variables from the front
      * @param list<array{string, string}> $headers header bytes, decoded
+     * @param MultipartForm|null $form a multipart body, taken apart by the front (the job body is then empty)
      */
-    public static function fill(array $server, array $headers, string $body): void
+    public static function fill(array $server, array $headers, string $body, ?MultipartForm $form = null): void
     {
         $vars = [];
         foreach ($headers as [$name, $value]) {
@@ -54,6 +55,14 @@ final class RequestGlobals
         $_COOKIE = self::cookies((string) ($vars['HTTP_COOKIE'] ?? ''));
         $_POST = self::post((string) ($vars['REQUEST_METHOD'] ?? 'GET'), (string) ($vars['CONTENT_TYPE'] ?? ''), $body);
         $_FILES = [];
+        if ($form !== null) {
+            foreach ($form->warnings as $warning) {
+                // PHP's own wording, logged as PHP logs it for the request.
+                error_log("PHP Warning:  PHP Request Startup: $warning in Unknown on line 0");
+            }
+            $_POST = $form->post();
+            $_FILES = $form->files();
+        }
         $_REQUEST = self::request();
     }
 
@@ -96,7 +105,7 @@ final class RequestGlobals
         }
         $type = strtolower(trim(explode(';', $contentType)[0]));
         if ($type !== 'application/x-www-form-urlencoded') {
-            return []; // multipart/form-data: not parsed yet (README, "Running an existing PHP app")
+            return []; // multipart/form-data arrives taken apart (MultipartForm), its job body empty
         }
         $limit = self::bytes((string) ini_get('post_max_size'));
         if ($limit > 0 && strlen($body) > $limit) {
