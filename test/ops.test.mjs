@@ -87,6 +87,26 @@ test('bad ops flags are refused naming the flag', async () => {
   }
 });
 
+test('the serve flags in examples/Dockerfile and examples/kubernetes/deployment.yaml are the CLI\'s own: the server starts with them', async () => {
+  const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+  const dockerCmd = JSON.parse(/^CMD (\[[\s\S]*?\])$/m.exec(readFileSync(`${examples}Dockerfile`, 'utf8'))[1].replace(/\\\n/g, ''));
+  const k8sArgs = JSON.parse(/args: (\[[\s\S]*?\])/.exec(readFileSync(`${examples}kubernetes/deployment.yaml`, 'utf8'))[1]);
+  for (const command of [dockerCmd, k8sArgs]) {
+    assert.equal(command.slice(0, 3), ['npx', 'php-zygote', 'serve']);
+    const args = command.slice(2).map((arg) => (arg === 'app.php' ? app : arg === '0.0.0.0' ? '127.0.0.1' : arg));
+    const opsPort = await freePort();
+    const at = (flag) => args.indexOf(flag) + 1;
+    args[at('--port')] = '0';
+    args[at('--metrics')] = `127.0.0.1:${opsPort}`;
+    if (!isRoot) args.splice(args.indexOf('--user'), 4); // --user www-data --group www-data need root
+    const { url, child, exit } = await startCli(cleanups, args);
+    assert.is((await fetch(`${url}/readyz`)).status, 200);
+    assert.is((await fetch(`http://127.0.0.1:${opsPort}/metrics`)).status, 200);
+    child.kill('SIGTERM');
+    assert.equal(await within(exit, 10000, 'exit'), [0, null]);
+  }
+});
+
 if (isRoot) {
   test('--user nobody: PHP runs unprivileged while the server binds as root', async () => {
     const { url } = await startCli(cleanups, ['serve', app, '--port', '0', '--workers', '1', '--user', 'nobody', '--group', 'nogroup']);

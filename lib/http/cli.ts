@@ -72,6 +72,9 @@ Options:
   --user <name>, --group <name>
                         run PHP (master and workers) as this user and group;
                         needs root, like php-fpm's pool user/group
+  --watch               reload when a PHP file under the app's directory (or
+                        the docroot) changes; a file with a syntax error is
+                        logged and the old code keeps serving (development)
   --slowlog <time>      log the PHP stack of a request running longer than
                         this, once; the request goes on (e.g. 5s)
   --health              answer GET /livez (the process is up) and /readyz
@@ -131,6 +134,7 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.user\b/g, '--user'],
   [/\boptions\.slowlogTimeout\b/g, '--slowlog'],
   [/\boptions\.memoryBudget\b/g, '--memory-budget'],
+  [/\boptions\.watch\b/g, '--watch'],
   [/workers: \{ max: 'auto' \}/g, '--max auto'],
   [/\boptions\.group\b/g, '--group'],
 ];
@@ -252,6 +256,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         group: { type: 'string' },
         health: { type: 'boolean' },
         slowlog: { type: 'string' },
+        watch: { type: 'boolean' },
         'memory-budget': { type: 'string' },
         metrics: { type: 'string' },
         'log-format': { type: 'string' },
@@ -320,6 +325,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       group: values.group,
       slowlogTimeout: duration(values.slowlog, 'slowlog'),
       memoryBudget: size(values['memory-budget'], 'memory-budget'),
+      watch: values.watch ? (serveDocroot ? [resolvePath(values.docroot as string)] : true) : undefined,
     };
     if (values['log-format'] !== undefined && values['log-format'] !== 'text' && values['log-format'] !== 'json') {
       throw new UsageError(`--log-format must be text or json (got ${values['log-format']})`);

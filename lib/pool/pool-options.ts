@@ -6,6 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { validateMasterOptions, type MasterOptions } from '../zygote/master-options.js';
 import { parseBytes } from '../process/memory.js';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 
 export interface WorkerCountRange {
   /** Workers kept even when idle (php-fpm pm.min_spare_servers / static size). Default 1. */
@@ -59,6 +61,12 @@ export interface WorkerPoolOptions extends MasterOptions {
    * dumps its stack on SIGWINCH (a sleep() in progress returns early).
    */
   slowlogTimeout?: number;
+  /**
+   * Reload when a PHP file changes (development): true watches the app
+   * script's directory, or give directories. Changed files are linted
+   * first; a syntax error is logged and the old code keeps serving.
+   */
+  watch?: boolean | string[];
   /** With workers.max 'auto': the memory the pool may fill ('512M' or bytes). Default: the cgroup limit, else the machine's memory. */
   memoryBudget?: number | string;
   /**
@@ -96,6 +104,8 @@ export interface PoolSettings {
   max: number;
   maxAuto: boolean;
   memoryBudget: number | null;
+  /** Directories to watch for reloads; empty when off. */
+  watch: string[];
   spare: number;
   maxJobs: number;
   maxMemory: number;
@@ -171,6 +181,10 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   const memoryBudget = o.memoryBudget === undefined ? null : parseBytes(o.memoryBudget);
   if (memoryBudget !== null && !(Number.isFinite(memoryBudget) && memoryBudget > 0)) throw new TypeError("options.memoryBudget must be a number of bytes or a size like '512M'");
   if (memoryBudget !== null && !maxAuto) throw new TypeError("options.memoryBudget needs workers: { max: 'auto' }");
+  if (!(o.watch === undefined || typeof o.watch === 'boolean' || (Array.isArray(o.watch) && o.watch.every((d) => typeof d === 'string' && existsSync(d))))) {
+    throw new TypeError('options.watch must be a boolean or an array of existing directories');
+  }
+  const watchDirs = o.watch === true ? [path.dirname(path.resolve(cwd ?? process.cwd(), String(script)))] : Array.isArray(o.watch) ? o.watch : [];
   if (!isCount(o.maxJobs)) throw new TypeError('options.maxJobs must be a non-negative integer (0 = no limit)');
   const maxMemory = parseBytes(o.maxMemory);
   if (!Number.isFinite(maxMemory) || maxMemory < 0) throw new TypeError("options.maxMemory must be a number of bytes or a size like '128M'");
@@ -201,6 +215,7 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     max,
     maxAuto,
     memoryBudget,
+    watch: watchDirs.map((d) => path.resolve(d)),
     spare,
     // Isolation is a worker that runs one job: the pool keeps forks ready.
     maxJobs: o.isolated ? 1 : o.maxJobs,

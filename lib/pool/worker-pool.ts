@@ -24,6 +24,7 @@ import { poolStatus, type PoolStatus } from './status.js';
 import type { PoolRunOptions } from './job-queue.js';
 import { startMaster, type MasterFactory } from './master-factory.js';
 import { validatePoolOptions, type WorkerPoolOptions } from './pool-options.js';
+import { Watcher } from './watcher.js';
 
 export type { WorkerPoolOptions } from './pool-options.js';
 export type { PoolRunOptions } from './job-queue.js';
@@ -73,6 +74,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   readonly #startedAt = Date.now();
   readonly #timings = new Timings();
   #metrics: PoolMetrics | null = null;
+  readonly #watcher: Watcher | null;
 
   constructor(options: WorkerPoolOptions, internals: PoolInternals = {}) {
     super();
@@ -104,6 +106,12 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
         if (this.listenerCount('error') > 0) this.emit('error', error);
       },
     });
+    this.#watcher = settings.watch.length > 0
+      ? new Watcher(settings.watch, settings.master.php ?? 'php', {
+          reload: () => this.reload(),
+          notice: (line) => this.emit('log', { pid: process.pid, stream: 'pool', line }),
+        })
+      : null;
   }
 
   /** Resolves when the master booted and the minimum number of workers is ready. */
@@ -147,6 +155,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
    */
   close({ timeout = this.#closeTimeout }: { timeout?: number } = {}): Promise<void> {
     if (!(typeof timeout === 'number' && timeout >= 0)) return Promise.reject(new TypeError('options.timeout must be a non-negative number of milliseconds'));
+    this.#watcher?.close();
     return this.#engine.close(timeout);
   }
 
