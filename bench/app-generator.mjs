@@ -23,7 +23,10 @@ function random(seed) {
 }
 
 export function generateApp(dir = join(tmpdir(), 'php-zygote-bench-app')) {
-  if (existsSync(join(dir, 'bootstrap.php'))) return dir;
+  if (existsSync(join(dir, 'bootstrap.php'))) {
+    writeEntryPoints(dir); // cheap, and keeps a cached app's entry points current
+    return dir;
+  }
   rmSync(dir, { recursive: true, force: true });
   const src = join(dir, 'src');
   mkdirSync(src, { recursive: true });
@@ -75,7 +78,10 @@ export const APP_SHAPE = { interfaces: INTERFACES, traits: TRAITS, classes: CLAS
 function writeEntryPoints(dir) {
   writeFileSync(join(dir, 'zygote-app.php'), `<?php
 $container = require __DIR__ . '/bootstrap.php';
-\\Zygote\\Zygote::serve(static fn (\\Zygote\\Job $job): string => $job->body);
+// The 'grow' action gives the worker a heap of body bytes (bench/exit.mjs).
+\\Zygote\\Zygote::serve(static fn (\\Zygote\\Job $job): string => ($job->context['action'] ?? '') === 'grow'
+    ? (string) strlen($GLOBALS['heap'] = str_repeat('g', (int) $job->body))
+    : $job->body);
 `);
   // The exec-per-worker baseline (RoadRunner's model): the same boot in a
   // fresh php per worker, then length-prefixed frames over stdin/stdout.

@@ -239,6 +239,7 @@ export class PoolEngine {
         this.#events.workerCreate({ pid: worker.pid, master: master.pid });
         void worker.exited.then((exit) => this.#onExit(slot, exit));
         worker.on('protocol-error', () => slot.kill('protocol'));
+        worker.on('lost', () => this.#onLost(slot));
         this.#release(slot);
       } catch (err) {
         // A failed boot was counted where it failed; a fork lost to a dying
@@ -278,7 +279,7 @@ export class PoolEngine {
     const timeout = job.options.timeout ?? this.#settings.execTimeout;
     if (timeout > 0) {
       job.after(timeout, () => {
-        slot.kill('execTimeout');
+        this.#kill(slot, 'execTimeout');
         this.#settle(job, new JobTimeoutError(timeout, slot.worker.pid));
       });
     }
@@ -299,13 +300,13 @@ export class PoolEngine {
         const pending = onChunk(chunk, context);
         if (pending && typeof pending.then === 'function') {
           return pending.catch((err: unknown) => {
-            slot.kill('aborted');
+            this.#kill(slot, 'aborted');
             throw err;
           });
         }
         return pending;
       } catch (err) {
-        slot.kill('aborted');
+        this.#kill(slot, 'aborted');
         throw err;
       }
     });
@@ -351,7 +352,7 @@ export class PoolEngine {
     if (this.#queue.abort(job)) return;
     const slot = job.slot;
     if (!slot) return;
-    slot.kill('aborted');
+    this.#kill(slot, 'aborted');
     this.#settle(job, new AbortError(job.options.signal?.reason));
   }
 
@@ -381,6 +382,20 @@ export class PoolEngine {
     if (!memory) return;
     slot.memory = memory;
     if (memory[this.#settings.memoryMetric] > this.#settings.maxMemory) slot.markForRetirement('maxMemory');
+  }
+
+  /** Its death was seen (before its status): no job goes there any more. */
+  #onLost(slot: Slot): void {
+    if (!this.#slots.has(slot) || slot.state !== 'idle') return;
+    this.#idle = this.#idle.filter((s) => s !== slot);
+    slot.exitSeen();
+  }
+
+  /** Kills a slot's worker for a reason of the pool's, and forks its replacement now rather than at its exit. */
+  #kill(slot: Slot, reason: ExitReason): void {
+    slot.kill(reason);
+    this.#idle = this.#idle.filter((s) => s !== slot);
+    this.#maintain();
   }
 
   #onExit(slot: Slot, exit: WorkerExit): void {
@@ -490,6 +505,9 @@ export class PoolEngine {
     let live = 0;
     let busy = 0;
     for (const slot of this.#slots) {
+      // A worker that died on its own counts until its exit is in: that
+      // is when the crash is recorded, and the back-off must hold for its
+      // replacement. One the pool killed is 'retiring' at once.
       if (slot.state !== 'retiring') live++;
       if (slot.state === 'busy') busy++;
     }

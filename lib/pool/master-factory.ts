@@ -22,6 +22,8 @@ export interface PoolWorker {
   /** Ends the channel: the worker finishes its job and exits 0. */
   close(): Promise<WorkerExit>;
   on(event: 'protocol-error', listener: (error: Error) => void): unknown;
+  /** The earliest sign of its death (end of file or pidfd); its status comes with `exited`. */
+  on(event: 'lost', listener: () => void): unknown;
 }
 
 export interface PoolMaster {

@@ -56,6 +56,13 @@ interface PendingJob {
 export interface WorkerEvents {
   /** The channel broke the protocol; the worker is being killed. */
   'protocol-error': [error: ProtocolError];
+  /**
+   * The earliest sign of the worker's death: its channel's end of file or
+   * its pidfd, whichever comes first (the end of file comes 0.1-0.25 ms
+   * before the pidfd, which fires only once the kernel tore down the
+   * worker's memory). Once. Its exit status comes later, with `exit`.
+   */
+  lost: [];
   exit: [exit: WorkerExit];
 }
 
@@ -107,6 +114,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #failure: Error | null = null;
   /** The channel ended in the middle of a frame; the exit status says why. */
   #truncated = false;
+  /** Its death was seen (end of file or pidfd); see the `lost` event. */
+  #lost = false;
 
   /** @internal Made by Master.fork(). */
   constructor({ pid, socket, process, reaper, logs, maxFrameSize }: WorkerOptions) {
@@ -127,6 +136,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const drained = new Promise<void>((resolve) => {
       socket.once('close', () => {
         if (this.#decoder.midFrame && !this.#failure && !this.#exit) this.#onTruncated();
+        this.#markLost();
         resolve();
       });
     });
@@ -135,6 +145,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // answer the worker wrote; read the channel to its end first, so a job
     // answered just before exiting is not failed. The end of file can be
     // late if the worker's own children inherited the channel: bounded wait.
+    void process.exited.then(() => this.#markLost(), () => {});
     this.exited = process.exited
       .then(() => Promise.all([reaper.reap(pid, process), Promise.race([drained, delay(DRAIN_TIMEOUT_MS)])]))
       .then(([exit]) => exit)
@@ -156,7 +167,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * last bytes.
    */
   get exitSeen(): boolean {
-    return this.#exit !== null || this.#process.hasExited;
+    return this.#lost || this.#exit !== null || this.#process.hasExited;
+  }
+
+  #markLost(): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.emit('lost');
   }
 
   /** Jobs sent and not yet answered. */
