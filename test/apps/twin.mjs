@@ -35,6 +35,7 @@ export class Twin {
    * php-zygote's is compared), sameBody (a static file: compare the
    * bytes), serverPage (an answer the server makes itself, 403/404/405,
    * whose body and so its type are the server's own).
+   * A request may carry `form` (urlencoded) or `json`.
    * Resolves with { reference, subject }: { status, headers, text, record }.
    */
   async step(label, request, { markers = [], sameBody = false, serverPage = false } = {}) {
@@ -101,13 +102,17 @@ function has(text, marker) {
   return marker instanceof RegExp ? marker.test(text) : text.includes(marker);
 }
 
-async function send(side, { path, method = 'GET', form, headers = {} }) {
+async function send(side, { path, method = 'GET', form, json, headers = {} }) {
   const init = { method, redirect: 'manual', headers: { ...headers } };
   const cookie = [...side.jar].map(([name, value]) => `${name}=${value}`).join('; ');
   if (cookie) init.headers.cookie = cookie;
   if (form) {
     init.body = new URLSearchParams(form).toString();
     init.headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  if (json) {
+    init.body = JSON.stringify(json);
+    init.headers['content-type'] = 'application/json';
   }
   const res = await fetch(side.url + path, init);
   const body = Buffer.from(await res.arrayBuffer());
@@ -145,7 +150,8 @@ function removes(value, attributes) {
   for (const attribute of attributes) {
     const [key, val = ''] = attribute.split('=').map((s) => s.trim());
     if (/^max-age$/i.test(key) && Number(val) <= 0) return true;
-    if (/^expires$/i.test(key) && Date.parse(val) < Date.now()) return true;
+    // PHP writes Expires as "Thu, 01-Jan-1970 00:00:01 GMT" (RFC 850 dashes), which Date.parse does not read.
+    if (/^expires$/i.test(key) && Date.parse(val.replace(/(\d+)-(\w+)-(\d+)/, '$1 $2 $3')) < Date.now()) return true;
   }
   return false;
 }
