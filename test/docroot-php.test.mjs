@@ -35,6 +35,12 @@ test('a script runs at global scope in a fresh fork of the booted master, per re
   assert.is(first.cached, true, 'opcache was warmed for the docroot');
 });
 
+test('a class declared below the top-level code that uses it is hoisted, as in a plain include (the opcache warm-up leaves such files out)', async () => {
+  const res = await get('/hoisted.php');
+  assert.is(await res.text(), 'hoisted');
+  assert.is(res.status, 200);
+});
+
 test('header(), setcookie(), http_response_code() and sessions reach the client', async () => {
   const res = await get('/headers.php');
   assert.is(res.status, 201);

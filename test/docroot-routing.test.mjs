@@ -68,13 +68,14 @@ test('a directory without its slash is a 301 to the slash, query kept; with it, 
   assert.is(root.docroot.cwd, site.www);
 });
 
-test('--index order decides: html first serves the HTML index; a directory with no index is a 404 or the fallback', async () => {
+test('--index order decides: html first serves the HTML index; a directory with no index is a 403, fallback or not, as nginx\'s try_files $uri/ then its index module answer', async () => {
   const { url } = await serveSite(cleanups, () => ({ index: ['index.html', 'index.php'] }));
-  assert.is((await fetch(`${url}/noindex/`)).status, 404);
+  assert.is((await fetch(`${url}/noindex/`)).status, 403);
   const withFallback = await serveSite(cleanups, () => ({ index: ['index.html'], fallback: '/index.php' }));
-  const root = await seen(await fetch(`${withFallback.url}/`));
-  assert.is(root.server.SCRIPT_NAME, '/index.php');
-  assert.is(root.server.REQUEST_URI, '/');
+  assert.is((await fetch(`${withFallback.url}/`)).status, 403);
+  assert.is((await fetch(`${withFallback.url}/noindex/`)).status, 403);
+  const missing = await seen(await fetch(`${withFallback.url}/no/such/page`));
+  assert.is(missing.server.SCRIPT_NAME, '/index.php', 'what does not exist still goes to the fallback');
 });
 
 test('static files are served by Node, never by PHP; other methods than GET and HEAD on them get 405', async () => {

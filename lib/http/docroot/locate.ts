@@ -14,8 +14,10 @@
  *   3. a path with a `.php` segment end: the script up to there runs,
  *      the rest is PATH_INFO, if the script is a file; else 4's fallback;
  *   4. a file: static; a directory: a 301 to add the slash, or with it
- *      its first index file (a .php one runs, another is static); nothing
- *      (or a directory without an index): the fallback script, else 404.
+ *      its first index file (a .php one runs, another is static), or 403
+ *      when it has none (try_files matched `$uri/`, then nginx's index
+ *      module found no index and autoindex is off); nothing: the
+ *      fallback script, else 404.
  *
  * URL paths under an alias prefix map into the alias's directory, all
  * others into the root. The file path is built from the decoded segments
@@ -82,7 +84,9 @@ export async function locate(config: DocrootConfig, target: string): Promise<Dec
       return { kind: 'static', root: mapped.root, file: mapped.file + name };
     }
   }
-  return fallback(config);
+  // nginx: "directory index of ... is forbidden". Not the fallback: try_files
+  // stopped at `$uri/`, so WordPress's index.php never sees /wp-includes/.
+  return FORBIDDEN;
 }
 
 /** The configured front controller, run for the original URI; 404 without one, or when it is missing. */

@@ -24,6 +24,17 @@ namespace Zygote\Classic;
  * caught while it was still being written is then compiled again once
  * its mtime changes. Without timestamp validation such a file would stay
  * cached half-written, so the protection stays.
+ *
+ * opcache_compile_file() compiles without early binding
+ * (ZEND_COMPILE_WITHOUT_EXECUTION), and the cached script keeps that: a
+ * class declared at the top level is then declared only when execution
+ * reaches its line, never hoisted as a normal include hoists it. A file
+ * whose top-level code uses a class declared further down (DokuWiki's
+ * lib/exe/css.php calls css_out(), which needs DokuCssFile, declared
+ * below) would fail with "Class not found" in every worker. Such files
+ * (a top-level class, interface, trait or enum after other top-level
+ * code) are left out of the warm-up: the first worker that includes
+ * one compiles it normally and opcache shares that copy.
  */
 final class OpcacheWarmer
 {
@@ -138,6 +149,9 @@ final class OpcacheWarmer
             fclose($pair[0]);
             for ($i = $from; $i < count($files) && microtime(true) < $deadline; $i++) {
                 fwrite($pair[1], "$i\n");
+                if (self::declaresClassAfterCode((string) @file_get_contents($files[$i]))) {
+                    continue;
+                }
                 try {
                     @opcache_compile_file($files[$i]);
                 } catch (\Throwable) {
@@ -165,5 +179,70 @@ final class OpcacheWarmer
         }
         fwrite(STDERR, "php-zygote docroot: opcache warm-up skipped {$files[$last]}: compiling it ended the process (its error is above)\n");
         return [$last + 1, [$files[$last]]];
+    }
+
+    /**
+     * Whether $code declares a class-like at the top level (of the file or
+     * of a braced namespace) after a top-level statement that is not
+     * namespace, use or declare: code that may run before the declaration
+     * and expect it hoisted. Conservative: a function declared before the
+     * class counts as code too.
+     */
+    public static function declaresClassAfterCode(string $code): bool
+    {
+        if (!preg_match('/\b(class|interface|trait|enum)\b/i', $code)) {
+            return false;
+        }
+        try {
+            $tokens = \PhpToken::tokenize($code);
+        } catch (\Throwable) {
+            return false; // a parse error: opcache_compile_file() caches nothing anyway
+        }
+        $stack = [];           // per open brace: whether it opened a namespace body
+        $depth = 0;            // braces open that are not namespace bodies
+        $statementStart = true;
+        $statement = null;     // 'namespace' | 'declaration' | 'class' | 'code': the top-level statement under way
+        $codeSeen = false;
+        foreach ($tokens as $token) {
+            if ($token->isIgnorable() || $token->is([T_OPEN_TAG, T_CLOSE_TAG])) {
+                continue;
+            }
+            if ($depth === 0 && $statementStart && $token->text !== '}' && $token->text !== ';') {
+                $statementStart = false;
+                if ($token->is(T_NAMESPACE)) {
+                    $statement = 'namespace';
+                } elseif ($token->is([T_USE, T_DECLARE])) {
+                    $statement = 'declaration';
+                } elseif ($token->is([T_CLASS, T_INTERFACE, T_TRAIT, T_ENUM, T_ABSTRACT, T_FINAL, T_READONLY, T_ATTRIBUTE])) {
+                    if ($codeSeen) {
+                        return true;
+                    }
+                    $statement = 'class';
+                } else {
+                    $statement = 'code';
+                    $codeSeen = true;
+                }
+            }
+            $text = $token->text;
+            if ($text === '{' || $token->is([T_CURLY_OPEN, T_DOLLAR_OPEN_CURLY_BRACES])) {
+                $namespaceBody = $depth === 0 && $statement === 'namespace' && $text === '{';
+                $stack[] = $namespaceBody;
+                if ($namespaceBody) {
+                    $statementStart = true;
+                } else {
+                    $depth++;
+                }
+            } elseif ($text === '}') {
+                if (array_pop($stack) === false) {
+                    $depth--;
+                }
+                if ($depth === 0) {
+                    $statementStart = true; // the end of a block, a class body, a namespace body or a group use
+                }
+            } elseif ($text === ';' && $depth === 0) {
+                $statementStart = true;
+            }
+        }
+        return false;
     }
 }

@@ -1,0 +1,12 @@
+// The subject: `php-zygote serve --docroot` with the flags that say what
+// the reference's nginx locations say, on a loopback port of the
+// kernel's choice.
+import { startCli } from '../cli-process.mjs';
+
+export async function startZygote(cleanups, { root, workers, flags = [], boot }) {
+  const args = ['serve', '--docroot', root, '--port', '0', '--host', '127.0.0.1', '--workers', String(workers), ...flags];
+  if (boot) args.push('--boot', boot);
+  const { url, output } = await startCli(cleanups, args);
+  const base = url.replace(/\/$/, '');
+  return { port: Number(new URL(base).port), url: base, output };
+}

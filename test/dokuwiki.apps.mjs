@@ -1,0 +1,107 @@
+// Issue 11's acceptance test, DokuWiki: Debian's package, unmodified,
+// served by php-zygote serve --docroot and by nginx + php-fpm with the
+// same worker count, each on its own copy of the same wiki, driven
+// request by request as a browser would. Every compared field
+// (test/apps/twin.mjs) must be the same on both.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { killAll } from './helpers.mjs';
+import { ADMIN, dokuwikiMissing, startDokuwiki } from './apps/dokuwiki.mjs';
+import { formField } from './apps/html.mjs';
+import { prerequisites } from './apps/prerequisites.mjs';
+
+const test = suite('DokuWiki (Debian) under php-zygote serve --docroot answers as under nginx + php-fpm');
+
+const missing = prerequisites([dokuwikiMissing()]);
+let cleanups = [];
+let dir;
+let twin;
+test.before(async () => {
+  if (missing) throw new Error(missing);
+  dir = mkdtempSync(join(tmpdir(), 'php-zygote-dokuwiki-'));
+  ({ twin } = await startDokuwiki(cleanups, dir));
+});
+test.after(async () => {
+  if (twin) console.log(`  ${twin.compared} fields compared; accepted differences (the servers' own choices):\n${[...twin.accepted].map((a) => `  - ${a}`).join('\n') || '  (none)'}`);
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await killAll();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+test.after.each(() => {
+  const differences = twin?.takeDifferences();
+  if (differences) assert.unreachable(`php-zygote differs from nginx + php-fpm:\n${differences}`);
+});
+
+const PAGE = 'playground:zygote';
+
+test('the start page, its redirect from /, static files through the lib/tpl symlink and the generated stylesheet and script match', async () => {
+  await twin.step('GET /', { path: '/' });
+  await twin.step('GET /index.php', { path: '/index.php' });
+  await twin.step('GET /doku.php', { path: '/doku.php' }, { markers: ['Debian DokuWiki', 'id="dokuwiki__content"', 'lib/exe/css.php'] });
+  await twin.step('GET /doku.php?id=wiki:syntax (a page render)', { path: '/doku.php?id=wiki:syntax' }, { markers: ['Formatting Syntax', '<h1'] });
+  await twin.step('GET a logo through the lib/tpl symlink', { path: '/lib/tpl/dokuwiki/images/logo.png' }, { sameBody: true });
+  await twin.step('GET a static stylesheet', { path: '/lib/styles/screen.css' }, { sameBody: true });
+  await twin.step('GET a static script', { path: '/lib/scripts/behaviour.js' }, { sameBody: true });
+  await twin.step('GET /lib/exe/css.php', { path: '/lib/exe/css.php?t=dokuwiki&tseed=1' }, { markers: ['.dokuwiki'] });
+  await twin.step('GET /lib/exe/js.php', { path: '/lib/exe/js.php?t=dokuwiki&tseed=1' }, { markers: ['DOKU_BASE'] });
+  await twin.step('GET a missing page', { path: '/doku.php?id=no:such:page' }, { markers: ['This topic does not exist yet'] });
+  await twin.step('GET a missing file', { path: '/lib/no-such-file.css' }, { serverPage: true });
+});
+
+test('the private folders, install.php and dotfiles are refused alike', async () => {
+  for (const path of ['/conf/local.php', '/data/pages/start.txt', '/bin/dwpage.php', '/inc/init.php', '/vendor/autoload.php', '/install.php', '/.htaccess', '/lib/plugins/index.html']) {
+    await twin.step(`GET ${path}`, { path }, { serverPage: path !== '/lib/plugins/index.html', sameBody: path === '/lib/plugins/index.html' });
+  }
+});
+
+test('a login with the form\'s sectok sets the same cookies and opens the admin page', async () => {
+  await twin.step('GET the login form', { path: '/doku.php?id=start&do=login' }, { markers: ['id="dw__login"'] });
+  const login = await twin.step('POST the login form', ({ last }) => ({
+    path: '/doku.php?id=start&do=login',
+    method: 'POST',
+    form: { sectok: formField(last.text, 'sectok'), id: 'start', do: 'login', u: ADMIN.user, p: ADMIN.password },
+  }));
+  assert.is(login.reference.status, 302, 'the reference accepted the login');
+  await twin.step('GET the admin page', { path: '/doku.php?id=start&do=admin' }, { markers: ['loggedIn', 'admin&amp;page=usermanager', 'admin&amp;page=acl'] });
+  await twin.step('GET the user manager', { path: '/doku.php?id=start&do=admin&page=usermanager' }, { markers: ['admin@example.org'] });
+});
+
+test('an edit saved with its sectok is stored and shown', async () => {
+  await twin.step('GET the editor', { path: `/doku.php?id=${PAGE}&do=edit` }, { markers: ['id="wiki__text"'] });
+  const text = '====== Zygote ======\n\nSaved through **both** servers.\n';
+  await twin.step('POST the edit form (do[save])', ({ last }) => ({
+    path: '/doku.php',
+    method: 'POST',
+    form: {
+      sectok: formField(last.text, 'sectok'),
+      id: PAGE,
+      rev: formField(last.text, 'rev') ?? '',
+      date: formField(last.text, 'date') ?? '',
+      prefix: formField(last.text, 'prefix') ?? '',
+      suffix: formField(last.text, 'suffix') ?? '',
+      changecheck: formField(last.text, 'changecheck') ?? '',
+      target: formField(last.text, 'target') ?? 'section',
+      wikitext: text,
+      summary: 'created by the acceptance test',
+      'do[save]': 'Save',
+    },
+  }));
+  await twin.step('GET the saved page', { path: `/doku.php?id=${PAGE}` }, { markers: ['Saved through <strong>both</strong> servers.'] });
+  await twin.step('GET its revisions', { path: `/doku.php?id=${PAGE}&do=revisions` }, { markers: ['created by the acceptance test'] });
+});
+
+// Needs multipart/form-data in $_FILES, which lands from feat/uploads.
+test.skip('a media upload through the media manager is stored and served', async () => {
+  // Un-skip when RequestGlobals fills $_FILES: POST /lib/exe/ajax.php?call=mediaupload (qqfile) with the sectok, then GET /lib/exe/fetch.php?media=...
+});
+
+test('logout removes the session cookies and the admin page is refused again', async () => {
+  const logout = await twin.step('GET logout', ({ last }) => ({ path: `/doku.php?id=start&do=logout&sectok=${encodeURIComponent(formField(last.text, 'sectok') ?? '')}` }));
+  assert.match(logout.reference.record.cookies ?? '', /removed/, 'the reference removed the login cookie: the step logged out');
+  await twin.step('GET the admin page after logout', { path: '/doku.php?id=start&do=admin' }, { markers: ['do=login'] });
+});
+
+test.run();
