@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -162,6 +163,17 @@ test('a body that stops arriving ends in 408 after bodyTimeout, and the option i
   for (const bodyTimeout of [0, -1, Infinity, '30s']) {
     assert.throws(() => createRequestHandler(pool, { bodyTimeout }), /options\.bodyTimeout must be a positive number of milliseconds/);
   }
+});
+
+test('a client that leaves in the middle of a streamed response frees its worker: the next request is served', async () => {
+  const { url } = await serve('http.php', { workers: 1 });
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.write('GET /slow-stream HTTP/1.1\r\nHost: x\r\n\r\n');
+  await within(once(socket, 'data'), 5000, 'the first part');
+  socket.destroy(); // gone, with most of the stream still to come
+  const next = await within(fetch(`${url}/echo`, { method: 'POST', body: 'after' }), 10000, 'the next request, on the same single worker');
+  assert.is(next.status, 200);
 });
 
 test('stray echo output goes to the logs, not into the response', async () => {

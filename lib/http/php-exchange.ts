@@ -113,6 +113,11 @@ export function createPhpExchange(pool: WorkerPool, options: RequestHandlerOptio
       timeout,
       signal: controller?.signal,
       onChunk: (chunk, chunkContext) => {
+        // A client that went away wants nothing more: the rest of the
+        // stream is read and dropped, so the worker finishes and is freed.
+        // (Waiting for a 'close' that already happened would hold the
+        // worker's channel paused, and its slot busy, for good.)
+        if (res.destroyed) return;
         if (!res.headersSent) res.writeHead(statusOf(chunkContext), headersOf(chunkContext));
         if (chunk.length === 0 || res.write(chunk)) return;
         // A slow client: hold the worker back (its writes block) rather
@@ -125,9 +130,11 @@ export function createPhpExchange(pool: WorkerPool, options: RequestHandlerOptio
           };
           res.on('drain', done);
           res.on('close', done);
+          if (res.destroyed) done(); // it closed between the write and now
         });
       },
     });
+    if (res.destroyed) return;
     if (res.headersSent) {
       res.end(result.body);
       return;
