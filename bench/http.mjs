@@ -1,21 +1,52 @@
-// Measure 5: HTTP. `php-zygote serve` vs nginx + php-fpm (both from
-// Debian, started here on loopback ports with the same worker count and
-// opcache on), driven by wrk for a fixed duration and connection count.
-// Two endpoints: hello world (no app boot), and JSON after the generated
-// app's boot, which php-fpm runs on every request and php-zygote once.
+// Measure 5: HTTP. `php-zygote serve` vs nginx + php-fpm and Apache 2.4
+// prefork + mod_php (all from Debian, started here on loopback ports with
+// the same number of PHP processes and opcache on), driven by wrk for a
+// fixed duration and connection count, sides in alternating rounds,
+// medians reported. Two endpoints: hello world (no app boot), and JSON
+// after the generated app's boot, which php-fpm and mod_php run on every
+// request and php-zygote once. CPU per request counts every process of a
+// side (utime + stime from /proc, wrk excluded).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateApp } from './app-generator.mjs';
-import { header, ratio, sleep, table } from './util.mjs';
+import { header, median, ratio, sleep, table } from './util.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const WORKERS = 2;
 const CONNECTIONS = 32;
-const DURATION = '8s';
+const DURATION = '5s';
+const ROUNDS = 3;
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (utime + stime) of `pid` and all its descendants, from /proc. */
+function treeCpu(pid) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(fields[1]);
+      const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push([Number(entry), cpu]);
+    } catch { /* gone */ }
+  }
+  let own = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    own = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch { /* gone */ }
+  // Exited children's time is in the parent's cutime/cstime, not counted:
+  // every side here keeps its processes (zygote: forks outlive few requests).
+  const walk = (p) => (children.get(p) ?? []).reduce((sum, [child, cpu]) => sum + cpu + walk(child), 0);
+  return own + walk(pid);
+}
 
 function which(...names) {
   for (const name of names) {
@@ -39,13 +70,18 @@ async function waitForPort(port, ms = 20000) {
   throw new Error(`nothing listens on port ${port} after ${ms} ms`);
 }
 
-function wrk(url, duration = DURATION) {
+function wrk(url, duration = DURATION, pids = []) {
+  const cpuBefore = pids.reduce((sum, pid) => sum + treeCpu(pid), 0);
   const out = execFileSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${duration}`, '--latency', url], { encoding: 'utf8' });
+  const cpu = pids.reduce((sum, pid) => sum + treeCpu(pid), 0) - cpuBefore;
   const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const p99ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2]] : NaN;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const latency = (p) => {
+    const m = new RegExp(`${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+  };
   const errors = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? '0';
-  return { rate, p99ms, errors: Number(errors) };
+  return { rate, p50ms: latency(50), p99ms: latency(99), errors: Number(errors), cpuUs: requests > 0 ? (cpu * 1e6) / requests : NaN };
 }
 
 function writeApps(dir, app) {
@@ -65,6 +101,41 @@ $container = require ${JSON.stringify(join(app, 'bootstrap.php'))};
 `);
 }
 
+/** A standalone Apache 2.4 prefork + mod_php config: WORKERS children, keep-alive, opcache on. */
+function apacheConfig(dir, port) {
+  const modules = '/usr/lib/apache2/modules';
+  return `ServerRoot ${dir}
+ServerName 127.0.0.1
+TypesConfig /etc/mime.types
+Listen 127.0.0.1:${port}
+PidFile ${dir}/apache.pid
+ErrorLog ${dir}/apache-error.log
+LoadModule mpm_prefork_module ${modules}/mod_mpm_prefork.so
+LoadModule authz_core_module ${modules}/mod_authz_core.so
+LoadModule mime_module ${modules}/mod_mime.so
+LoadModule dir_module ${modules}/mod_dir.so
+LoadModule php_module ${modules}/libphp8.2.so
+User www-data
+Group www-data
+StartServers ${WORKERS}
+MinSpareServers ${WORKERS}
+MaxSpareServers ${WORKERS}
+ServerLimit ${WORKERS}
+MaxRequestWorkers ${WORKERS}
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+DocumentRoot ${dir}
+<Directory ${dir}>
+  Require all granted
+</Directory>
+<FilesMatch \\.php$>
+  SetHandler application/x-httpd-php
+</FilesMatch>
+php_admin_value opcache.enable 1
+`;
+}
+
 export async function run() {
   const nginx = which('nginx');
   const fpm = which('php-fpm8.2', 'php-fpm');
@@ -77,6 +148,8 @@ export async function run() {
   writeApps(dir, app);
   const nginxPort = 18181;
   const zygotePort = 18182;
+  const apachePort = 18183;
+  const apache = which('apache2') && existsSync('/usr/lib/apache2/modules/libphp8.2.so') && existsSync('/usr/lib/apache2/modules/mod_mpm_prefork.so') ? which('apache2') : null;
   const processes = [];
   try {
     writeFileSync(join(dir, 'fpm.conf'), `[global]
@@ -115,25 +188,49 @@ http {
   }
 }
 `);
-    processes.push(spawn(fpm, ['-R', '-y', join(dir, 'fpm.conf'), '-F'], { stdio: 'ignore' }));
-    processes.push(spawn(nginx, ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' }));
-    processes.push(spawn(process.execPath, [join(root, 'bin/php-zygote.js'), 'serve', join(dir, 'zygote.php'), '--port', String(zygotePort), '--workers', String(WORKERS)], { stdio: 'ignore' }));
-    await waitForPort(nginxPort);
-    await waitForPort(zygotePort);
+    const fpmChild = spawn(fpm, ['-R', '-y', join(dir, 'fpm.conf'), '-F'], { stdio: 'ignore' });
+    const nginxChild = spawn(nginx, ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    const zygoteChild = spawn(process.execPath, [join(root, 'bin/php-zygote.js'), 'serve', join(dir, 'zygote.php'), '--port', String(zygotePort), '--workers', String(WORKERS)], { stdio: 'ignore' });
+    processes.push(fpmChild, nginxChild, zygoteChild);
+    const sides = [
+      { name: 'php-zygote', port: zygotePort, pids: [zygoteChild.pid] },
+      { name: 'nginx + php-fpm', port: nginxPort, pids: [fpmChild.pid, nginxChild.pid] },
+    ];
+    if (apache) {
+      writeFileSync(join(dir, 'apache.conf'), apacheConfig(dir, apachePort));
+      const apacheChild = spawn(apache, ['-f', join(dir, 'apache.conf'), '-DFOREGROUND'], { stdio: 'ignore' });
+      processes.push(apacheChild);
+      sides.push({ name: 'Apache prefork + mod_php', port: apachePort, pids: [apacheChild.pid] });
+    }
+    for (const side of sides) await waitForPort(side.port);
     await sleep(500);
 
     const rows = [];
     for (const [label, path] of [['hello world', '/hello.php'], ['JSON after the app boot', '/json.php']]) {
-      wrk(`http://127.0.0.1:${zygotePort}${path}`, '2s'); // warm-up both sides
-      wrk(`http://127.0.0.1:${nginxPort}${path}`, '2s');
-      const z = wrk(`http://127.0.0.1:${zygotePort}${path}`);
-      const f = wrk(`http://127.0.0.1:${nginxPort}${path}`);
-      rows.push([label, Math.round(z.rate), Math.round(f.rate), ratio(z.rate, f.rate), z.p99ms.toFixed(2), f.p99ms.toFixed(2), `${z.errors} / ${f.errors}`]);
+      for (const side of sides) wrk(`http://127.0.0.1:${side.port}${path}`, '2s'); // warm-up
+      const results = new Map(sides.map((side) => [side.name, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const side of sides) results.get(side.name).push(wrk(`http://127.0.0.1:${side.port}${path}`, DURATION, side.pids));
+      }
+      const pick = (name, key) => median(results.get(name).map((r) => r[key]));
+      const zygoteRate = pick('php-zygote', 'rate');
+      for (const side of sides) {
+        rows.push([
+          label,
+          side.name,
+          Math.round(pick(side.name, 'rate')),
+          side.name === 'php-zygote' ? '1.0x' : ratio(zygoteRate, pick(side.name, 'rate')),
+          pick(side.name, 'p50ms').toFixed(2),
+          pick(side.name, 'p99ms').toFixed(2),
+          Math.round(pick(side.name, 'cpuUs')),
+          String(results.get(side.name).reduce((sum, r) => sum + r.errors, 0)),
+        ]);
+      }
     }
     return `${header('5. HTTP')}
-wrk, ${CONNECTIONS} connections, ${DURATION} per run, on loopback; ${WORKERS} PHP workers on each side (php-fpm pm = static), opcache on. php-fpm runs the app boot on every request (opcache caches the compiled code, not the booted objects); php-zygote boots once in the master.
+wrk, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} per side, on loopback, medians; ${WORKERS} PHP processes on each side (php-fpm pm = static, Apache prefork MaxRequestWorkers ${WORKERS}), opcache on, keep-alive. php-fpm and mod_php run the app boot on every request (opcache caches the compiled code, not the booted objects); php-zygote boots once in the master. CPU per request: all processes of a side, from /proc.${apache ? '' : ' Apache prefork + mod_php: skipped (apt-get install apache2 libapache2-mod-php8.2).'}
 
-${table(['endpoint', 'php-zygote req/s', 'nginx + php-fpm req/s', 'zygote / fpm', 'php-zygote p99 (ms)', 'fpm p99 (ms)', 'non-2xx (zygote / fpm)'], rows)}
+${table(['endpoint', 'server', 'req/s', 'php-zygote / this', 'p50 (ms)', 'p99 (ms)', 'CPU per request (us)', 'non-2xx'], rows)}
 `;
   } finally {
     for (const child of processes) child.kill('SIGTERM');
