@@ -5,12 +5,14 @@
 // (test/apps/twin.mjs) must be the same on both.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAll } from './helpers.mjs';
 import { ADMIN, dokuwikiMissing, startDokuwiki } from './apps/dokuwiki.mjs';
 import { formField } from './apps/html.mjs';
+import { onePixelPng } from './apps/png.mjs';
 import { prerequisites } from './apps/prerequisites.mjs';
 
 const test = suite('DokuWiki (Debian) under php-zygote serve --docroot answers as under nginx + php-fpm');
@@ -19,10 +21,11 @@ const missing = prerequisites([dokuwikiMissing()]);
 let cleanups = [];
 let dir;
 let twin;
+let data;
 test.before(async () => {
   if (missing) throw new Error(missing);
   dir = mkdtempSync(join(tmpdir(), 'php-zygote-dokuwiki-'));
-  ({ twin } = await startDokuwiki(cleanups, dir));
+  ({ twin, data } = await startDokuwiki(cleanups, dir));
 });
 test.after(async () => {
   if (twin) console.log(`  ${twin.compared} fields compared; accepted differences (the servers' own choices):\n${[...twin.accepted].map((a) => `  - ${a}`).join('\n') || '  (none)'}`);
@@ -36,6 +39,8 @@ test.after.each(() => {
 });
 
 const PAGE = 'playground:zygote';
+/** As twin.mjs records a body: the first 16 hex digits of its SHA-256. */
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
 test('the start page, its redirect from /, static files through the lib/tpl symlink and the generated stylesheet and script match', async () => {
   await twin.step('GET /', { path: '/' });
@@ -93,9 +98,32 @@ test('an edit saved with its sectok is stored and shown', async () => {
   await twin.step('GET its revisions', { path: `/doku.php?id=${PAGE}&do=revisions` }, { markers: ['created by the acceptance test'] });
 });
 
-// Needs multipart/form-data in $_FILES, which lands from feat/uploads.
-test.skip('a media upload through the media manager is stored and served', async () => {
-  // Un-skip when RequestGlobals fills $_FILES: POST /lib/exe/ajax.php?call=mediaupload (qqfile) with the sectok, then GET /lib/exe/fetch.php?media=...
+test('a media upload through the media manager is stored and served', async () => {
+  const png = onePixelPng();
+  const ns = 'playground';
+  await twin.step('GET the media manager\'s upload tab', { path: `/doku.php?id=start&do=media&ns=${ns}&tab_files=upload` }, { markers: ['id="dw__upload"', 'name="upload"'] });
+  // The form without JavaScript: its action is the media manager itself (media_uploadform, fullscreen).
+  await twin.step('POST the upload form (multipart: upload, mediaid, sectok)', ({ last }) => ({
+    path: `/doku.php?id=start&do=media&ns=${ns}&tab_files=files&tab_details=view`,
+    method: 'POST',
+    multipart: { sectok: formField(last.text, 'sectok'), ns, mediaid: 'zygote-form.png', upload: { filename: 'pixel.png', type: 'image/png', bytes: png } },
+  }), { markers: ['Upload successful', `${ns}:zygote-form.png`] });
+  // The uploader's XHR (script/media.js, qq.FileUploader): the file as qqfile, to ajax.php.
+  await twin.step('POST lib/exe/ajax.php?call=mediaupload (multipart: qqfile, mediaid, sectok)', ({ last }) => ({
+    path: `/lib/exe/ajax.php?call=mediaupload&ns=${ns}`,
+    method: 'POST',
+    multipart: { sectok: formField(last.text, 'sectok'), mediaid: 'zygote-ajax.png', qqfile: { filename: 'pixel.png', type: 'image/png', bytes: png } },
+  }), { markers: ['"success":true', `"id":"${ns}:zygote-ajax.png"`] });
+  for (const name of ['zygote-form.png', 'zygote-ajax.png']) {
+    const fetched = await twin.step(`GET lib/exe/fetch.php?media=${ns}:${name}`, { path: `/lib/exe/fetch.php?media=${ns}:${name}` }, { sameBody: true });
+    assert.is(fetched.reference.record.sha256, sha256(png), 'the reference served the uploaded bytes');
+  }
+  for (const side of ['reference', 'subject']) {
+    for (const name of ['zygote-form.png', 'zygote-ajax.png']) {
+      assert.ok(readFileSync(join(data[side], 'media', ns, name)).equals(png), `${side}: ${name} stored byte for byte in its own data/media`);
+    }
+  }
+  await twin.step('GET the media manager\'s file list', { path: `/doku.php?id=start&do=media&ns=${ns}` }, { markers: ['zygote-form.png', 'zygote-ajax.png'] });
 });
 
 test('logout removes the session cookies and the admin page is refused again', async () => {

@@ -5,12 +5,14 @@
 // (test/apps/twin.mjs) must be the same on both.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAll } from './helpers.mjs';
-import { ADMIN, startWordpress, wordpressMissing } from './apps/wordpress.mjs';
+import { ADMIN, ownUploadFolders, startWordpress, wordpressMissing } from './apps/wordpress.mjs';
 import { formField } from './apps/html.mjs';
+import { onePixelPng } from './apps/png.mjs';
 import { prerequisites } from './apps/prerequisites.mjs';
 
 const test = suite('WordPress (Debian) under php-zygote serve --docroot answers as under nginx + php-fpm');
@@ -19,10 +21,12 @@ const missing = prerequisites([wordpressMissing()], { mariadb: true });
 let cleanups = [];
 let dir;
 let twin;
+let servers;
 test.before(async () => {
   if (missing) throw new Error(missing);
   dir = mkdtempSync(join(tmpdir(), 'php-zygote-wordpress-'));
-  ({ twin } = await startWordpress(cleanups, dir));
+  servers = await startWordpress(cleanups, dir);
+  ({ twin } = servers);
 });
 test.after(async () => {
   if (twin) console.log(`  ${twin.compared} fields compared; accepted differences (the servers' own choices):\n${[...twin.accepted].map((a) => `  - ${a}`).join('\n') || '  (none)'}`);
@@ -37,6 +41,8 @@ test.after.each(() => {
 
 const TITLE = 'Zygote Test Blog';
 const POST = 'Published through both servers';
+/** As twin.mjs records a body: the first 16 hex digits of its SHA-256. */
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
 test('the install runs through wp-admin/install.php on each server', async () => {
   await twin.step('GET / before the install', { path: '/' });
@@ -95,9 +101,35 @@ test('a post published through the REST API with the editor\'s nonce is shown on
   await twin.step('GET the posts list in wp-admin', { path: '/wp-admin/edit.php' }, { markers: [POST] });
 });
 
-// Needs multipart/form-data in $_FILES, which lands from feat/uploads.
-test.skip('a media upload through wp-admin/async-upload.php is stored and served from /wp-content/uploads/', async () => {
-  // Un-skip when RequestGlobals fills $_FILES: POST multipart async-upload.php (async-upload, name, _wpnonce from media-new.php), then GET the file's URL.
+test('a media upload through wp-admin/async-upload.php is stored and served from /wp-content/uploads/', async () => {
+  const png = onePixelPng();
+  const folders = ownUploadFolders(cleanups, servers);
+  await twin.step('GET /wp-admin/media-new.php', { path: '/wp-admin/media-new.php' }, { markers: ['multipart_params', 'id="file-form"'] });
+  // What plupload posts (wp-includes/js/plupload/handlers.js): its multipart_params, then the file as async-upload.
+  const uploaded = await twin.step('POST /wp-admin/async-upload.php (multipart: async-upload, name, action, _wpnonce)', ({ last }) => ({
+    path: '/wp-admin/async-upload.php',
+    method: 'POST',
+    multipart: {
+      name: 'zygote-pixel.png',
+      action: 'upload-attachment',
+      _wpnonce: /"multipart_params":\{[^}]*"_wpnonce":"([0-9a-f]+)"/.exec(last.text)?.[1] ?? '',
+      'async-upload': { filename: 'zygote-pixel.png', type: 'image/png', bytes: png },
+    },
+  }), { markers: ['"success":true', '"mime":"image\\/png"'] });
+  const [reference, subject] = [uploaded.reference, uploaded.subject].map((answer) => JSON.parse(answer.text).data ?? {});
+  // The attachment as WordPress read it (GD's size, the stored length): the same on both; its URLs differ by origin and folder.
+  for (const key of ['id', 'filename', 'mime', 'width', 'height', 'filesizeInBytes']) {
+    assert.is(subject[key], reference[key], `the attachment's ${key} on both`);
+  }
+  assert.equal([reference.width, reference.height, reference.filesizeInBytes], [1, 1, png.length], 'the reference stored the pixel');
+  const served = await twin.step('GET the upload from its URL under /wp-content/uploads/', ({ last }) => ({ path: new URL(JSON.parse(last.text).data.url).pathname }), { sameBody: true });
+  assert.is(served.reference.record.sha256, sha256(png), 'the reference served the uploaded bytes');
+  for (const [side, attachment] of Object.entries({ reference, subject })) {
+    // The URL ends in the folder's year/month/file.
+    const stored = join(folders[side], ...new URL(attachment.url).pathname.split('/').slice(-3));
+    assert.ok(readFileSync(stored).equals(png), `${side}: stored byte for byte at ${stored}`);
+  }
+  await twin.step('GET the media library', { path: '/wp-admin/upload.php?mode=list' }, { markers: ['zygote-pixel'] });
 });
 
 test('logout removes the auth cookies and wp-admin sends to the login again', async () => {

@@ -35,7 +35,9 @@ export class Twin {
    * php-zygote's is compared), sameBody (a static file: compare the
    * bytes), serverPage (an answer the server makes itself, 403/404/405,
    * whose body and so its type are the server's own).
-   * A request may carry `form` (urlencoded) or `json`.
+   * A request may carry `form` (urlencoded), `json`, or `multipart`
+   * (multipart/form-data: each value a string or a file, { filename,
+   * type, bytes }, sent as a browser sends a form with a file input).
    * Resolves with { reference, subject }: { status, headers, text, record }.
    */
   async step(label, request, { markers = [], sameBody = false, serverPage = false } = {}) {
@@ -102,7 +104,7 @@ function has(text, marker) {
   return marker instanceof RegExp ? marker.test(text) : text.includes(marker);
 }
 
-async function send(side, { path, method = 'GET', form, json, headers = {} }) {
+async function send(side, { path, method = 'GET', form, json, multipart, headers = {} }) {
   const init = { method, redirect: 'manual', headers: { ...headers } };
   const cookie = [...side.jar].map(([name, value]) => `${name}=${value}`).join('; ');
   if (cookie) init.headers.cookie = cookie;
@@ -113,6 +115,14 @@ async function send(side, { path, method = 'GET', form, json, headers = {} }) {
   if (json) {
     init.body = JSON.stringify(json);
     init.headers['content-type'] = 'application/json';
+  }
+  if (multipart) {
+    // fetch writes the body and its content-type with the boundary.
+    init.body = new FormData();
+    for (const [name, value] of Object.entries(multipart)) {
+      if (typeof value === 'string') init.body.append(name, value);
+      else init.body.append(name, new Blob([value.bytes], { type: value.type }), value.filename);
+    }
   }
   const res = await fetch(side.url + path, init);
   const body = Buffer.from(await res.arrayBuffer());

@@ -72,6 +72,25 @@ define('DISABLE_WP_CRON', true);
   });
 }
 
+/**
+ * Points each server's uploads at a folder of its own under
+ * wp-content/uploads (WordPress's upload_path and upload_url_path
+ * options, in each server's database), so that the same upload gets the
+ * same file name on both and the run leaves nothing in the package's
+ * uploads folder. Call it once WordPress is installed.
+ */
+export function ownUploadFolders(cleanups, { db, reference, subject }) {
+  const folders = {};
+  for (const [side, database, { port }] of [['reference', 'wp_fpm', reference], ['subject', 'wp_zygote', subject]]) {
+    const name = `php-zygote-test-${process.pid}-${side}`;
+    folders[side] = join(CONTENT, 'uploads', name);
+    db.sql(`UPDATE ${database}.wp_options SET option_value = '${folders[side]}' WHERE option_name = 'upload_path';
+      UPDATE ${database}.wp_options SET option_value = 'http://127.0.0.1:${port}/wp-content/uploads/${name}' WHERE option_name = 'upload_url_path';`);
+    cleanups.push(() => rmSync(folders[side], { recursive: true, force: true }));
+  }
+  return folders;
+}
+
 /** Starts MariaDB and both servers, each on an empty database of its own; resolves with the Twin that drives them. */
 export async function startWordpress(cleanups, dir, { workers = 2 } = {}) {
   mkdirSync(dir, { recursive: true });
