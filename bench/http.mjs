@@ -18,8 +18,8 @@ import { header, median, ratio, sleep, table } from './util.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const WORKERS = 2;
 const CONNECTIONS = 32;
-const DURATION = '5s';
-const ROUNDS = 3;
+const DURATION = process.env.BENCH_HTTP_DURATION ?? '5s';
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** CPU seconds (utime + stime) of `pid` and all its descendants, from /proc. */
@@ -132,7 +132,6 @@ DocumentRoot ${dir}
 <FilesMatch \\.php$>
   SetHandler application/x-httpd-php
 </FilesMatch>
-php_admin_value opcache.enable 1
 `;
 }
 
@@ -198,7 +197,9 @@ http {
     ];
     if (apache) {
       writeFileSync(join(dir, 'apache.conf'), apacheConfig(dir, apachePort));
-      const apacheChild = spawn(apache, ['-f', join(dir, 'apache.conf'), '-DFOREGROUND'], { stdio: 'ignore' });
+      // detached: on SIGTERM Apache's parent signals its whole process
+      // group, which would otherwise be this benchmark's.
+      const apacheChild = spawn(apache, ['-f', join(dir, 'apache.conf'), '-DFOREGROUND'], { stdio: 'ignore', detached: true });
       processes.push(apacheChild);
       sides.push({ name: 'Apache prefork + mod_php', port: apachePort, pids: [apacheChild.pid] });
     }
@@ -210,7 +211,10 @@ http {
       for (const side of sides) wrk(`http://127.0.0.1:${side.port}${path}`, '2s'); // warm-up
       const results = new Map(sides.map((side) => [side.name, []]));
       for (let round = 0; round < ROUNDS; round++) {
-        for (const side of sides) results.get(side.name).push(wrk(`http://127.0.0.1:${side.port}${path}`, DURATION, side.pids));
+        for (const side of sides) {
+          process.stderr.write(`bench http: ${label}, ${side.name}, round ${round + 1}\n`);
+          results.get(side.name).push(wrk(`http://127.0.0.1:${side.port}${path}`, DURATION, side.pids));
+        }
       }
       const pick = (name, key) => median(results.get(name).map((r) => r[key]));
       const zygoteRate = pick('php-zygote', 'rate');
