@@ -62,6 +62,8 @@ export async function run() {
 The generated 2,000-class app, ${WARM_UP_JOBS} warm-up jobs per worker, medians of ${SAMPLE} forked and 4 exec'd workers; 10 % headroom. The first four rows leave the supervisor out.
 
 ${table(['sizing', 'per worker', 'workers that fit'], rows)}
+
+PSS depends on how many processes share a page: with ${SAMPLE} workers the shared pages are split ${SAMPLE + 1} ways, with 256 workers 257 ways, so the live pool's figure per worker falls as it grows, and its total in use (Node, the master and all its workers) is the honest number. The first row is the conservative estimate from the sample; sizing by RSS, as the PaaS formula does, fits a small fraction of it.
 `;
 }
 
