@@ -65,6 +65,11 @@ test('exit() after a redirect and die() deep in a function end the request with 
   assert.is(die.headers.get('x-from-shutdown'), 'yes');
 });
 
+test('the request\'s destructors run before its answer, and their output is part of it, as under php-fpm', async () => {
+  const res = await get('/destruct.php');
+  assert.is(await res.text(), 'body destructed');
+});
+
 test('the CGI variables, GET and POST as php-fpm gives them; PATH_INFO split; the fallback keeps REQUEST_URI', async () => {
   const posted = await (await get('/request.php/extra/path?x=1', {
     method: 'POST',

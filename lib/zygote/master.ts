@@ -137,6 +137,12 @@ export class Master extends EventEmitter<MasterEvents> {
         // supplementary groups), so the boot runs unprivileged too.
         ...(settings.identity ? { uid: settings.identity.uid, gid: settings.identity.gid } : {}),
         env: {
+          // Resolve every shared-library symbol once, in the master: its
+          // forks inherit the bound tables instead of each looking symbols
+          // up (and writing the tables copy-on-write) on first call.
+          // (The master unsets it, so what the app runs does not inherit it.)
+          LD_BIND_NOW: '1',
+          PHP_ZYGOTE_BIND_NOW: '1',
           ...settings.env,
           PHP_ZYGOTE: '1',
           PHP_ZYGOTE_RUNTIME: PHP_RUNTIME_DIR,

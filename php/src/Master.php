@@ -34,6 +34,11 @@ final class Master
         // which would make the kernel reap them and lose their status.
         pcntl_signal(SIGCHLD, SIG_DFL);
         putenv('PHP_ZYGOTE'); // processes the app spawns are not masters
+        if (getenv('PHP_ZYGOTE_BIND_NOW') === '1') {
+            // Set by Node for this process only (lib/zygote/master.ts).
+            putenv('LD_BIND_NOW');
+            putenv('PHP_ZYGOTE_BIND_NOW');
+        }
         $this->control = new Channel(socket_import_stream(STDIN), self::CONTROL_MAX_FRAME);
         $this->setTitle('master');
 
