@@ -148,6 +148,7 @@ export async function run() {
   const nginxPort = 18181;
   const zygotePort = 18182;
   const apachePort = 18183;
+  const pipelinedPort = 18184;
   const apache = which('apache2') && existsSync('/usr/lib/apache2/modules/libphp8.2.so') && existsSync('/usr/lib/apache2/modules/mod_mpm_prefork.so') ? which('apache2') : null;
   const processes = [];
   try {
@@ -190,9 +191,11 @@ http {
     const fpmChild = spawn(fpm, ['-R', '-y', join(dir, 'fpm.conf'), '-F'], { stdio: 'ignore' });
     const nginxChild = spawn(nginx, ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
     const zygoteChild = spawn(process.execPath, [join(root, 'bin/php-zygote.js'), 'serve', join(dir, 'zygote.php'), '--port', String(zygotePort), '--workers', String(WORKERS)], { stdio: 'ignore' });
-    processes.push(fpmChild, nginxChild, zygoteChild);
+    const pipelinedChild = spawn(process.execPath, [join(root, 'bin/php-zygote.js'), 'serve', join(dir, 'zygote.php'), '--port', String(pipelinedPort), '--workers', String(WORKERS), '--pipeline'], { stdio: 'ignore' });
+    processes.push(fpmChild, nginxChild, zygoteChild, pipelinedChild);
     const sides = [
       { name: 'php-zygote', port: zygotePort, pids: [zygoteChild.pid] },
+      { name: 'php-zygote --pipeline', port: pipelinedPort, pids: [pipelinedChild.pid] },
       { name: 'nginx + php-fpm', port: nginxPort, pids: [fpmChild.pid, nginxChild.pid] },
     ];
     if (apache) {
@@ -232,7 +235,7 @@ http {
       }
     }
     return `${header('5. HTTP')}
-wrk, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} per side, on loopback, medians; ${WORKERS} PHP processes on each side (php-fpm pm = static, Apache prefork MaxRequestWorkers ${WORKERS}), opcache on, keep-alive. php-fpm and mod_php run the app boot on every request (opcache caches the compiled code, not the booted objects); php-zygote boots once in the master. CPU per request: all processes of a side, from /proc.${apache ? '' : ' Apache prefork + mod_php: skipped (apt-get install apache2 libapache2-mod-php8.2).'}
+wrk, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} per side, on loopback, medians; ${WORKERS} PHP processes on each side (php-fpm pm = static, Apache prefork MaxRequestWorkers ${WORKERS}), opcache on, keep-alive. php-fpm and mod_php run the app boot on every request (opcache caches the compiled code, not the booted objects); php-zygote boots once in the master. CPU per request: all processes of a side, from /proc. \`--pipeline\` sends a busy worker its next request at once (WorkerPool's \`pipeline\`).${apache ? '' : ' Apache prefork + mod_php: skipped (apt-get install apache2 libapache2-mod-php8.2).'}
 
 ${table(['endpoint', 'server', 'req/s', 'php-zygote / this', 'p50 (ms)', 'p99 (ms)', 'CPU per request (us)', 'non-2xx'], rows)}
 `;

@@ -72,6 +72,8 @@ Options:
   --user <name>, --group <name>
                         run PHP (master and workers) as this user and group;
                         needs root, like php-fpm's pool user/group
+  --pipeline            with every worker busy, send each its next request at
+                        once (one behind the one it runs): fewer wake-ups
   --watch               reload when a PHP file under the app's directory (or
                         the docroot) changes; a file with a syntax error is
                         logged and the old code keeps serving (development)
@@ -135,6 +137,7 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.slowlogTimeout\b/g, '--slowlog'],
   [/\boptions\.memoryBudget\b/g, '--memory-budget'],
   [/\boptions\.watch\b/g, '--watch'],
+  [/\boptions\.pipeline\b/g, '--pipeline'],
   [/workers: \{ max: 'auto' \}/g, '--max auto'],
   [/\boptions\.group\b/g, '--group'],
 ];
@@ -257,6 +260,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         health: { type: 'boolean' },
         slowlog: { type: 'string' },
         watch: { type: 'boolean' },
+        pipeline: { type: 'boolean' },
         'memory-budget': { type: 'string' },
         metrics: { type: 'string' },
         'log-format': { type: 'string' },
@@ -325,6 +329,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       group: values.group,
       slowlogTimeout: duration(values.slowlog, 'slowlog'),
       memoryBudget: size(values['memory-budget'], 'memory-budget'),
+      pipeline: values.pipeline,
       watch: values.watch ? (serveDocroot ? [resolvePath(values.docroot as string)] : true) : undefined,
     };
     if (values['log-format'] !== undefined && values['log-format'] !== 'text' && values['log-format'] !== 'json') {

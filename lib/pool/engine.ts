@@ -267,15 +267,47 @@ export class PoolEngine {
       }
       this.#execute(slot, this.#queue.shift() as Job);
     }
+    if (this.#settings.pipeline) this.#pipeline();
     this.#maintain();
   }
 
+  /**
+   * No worker is idle and jobs wait: each busy worker gets the next job
+   * now, so it finds it in its socket when it finishes the one it runs,
+   * instead of sleeping until Node's answer crosses CPUs. Only one job
+   * behind another, only on a worker that will take it (no maxJobs or
+   * reload due), and only jobs without an AbortSignal, whose promise (an
+   * abort before it runs never runs it) a job already sent could not
+   * keep. A job behind one whose client reads slowly waits for it (the
+   * worker is held back by backpressure). FIFO holds: the queue's head
+   * waits rather than being skipped.
+   */
+  #pipeline(): void {
+    const { maxJobs } = this.#settings;
+    for (const slot of this.#slots) {
+      const next = this.#queue.peek();
+      if (!next || next.options.signal) return;
+      if (slot.state !== 'busy' || slot.inFlight !== 1 || slot.reason !== null || slot.worker.exitSeen) continue;
+      if (maxJobs > 0 && slot.jobs + 1 > maxJobs) continue;
+      this.#execute(slot, this.#queue.shift() as Job);
+    }
+  }
+
   #execute(slot: Slot, job: Job): void {
+    const behind = slot.inFlight > 0; // pipelined: sent now, runs after the job ahead
     slot.occupy(job.options.label);
     job.slot = slot;
-    job.startedAt = performance.now();
-    this.#running++; // equal to the busy workers at every moment
+    this.#running++; // equal to the busy workers at every moment, unless pipelining
     if (this.#running > this.#maxBusy) this.#maxBusy = this.#running;
+    if (behind) slot.behind.push(job);
+    else this.#startJob(slot, job);
+    this.#send(slot, job);
+  }
+
+  /** The job starts running on the worker: its time limits count from now. */
+  #startJob(slot: Slot, job: Job): void {
+    job.startedAt = performance.now();
+    slot.current ??= { label: job.options.label ?? '', startedAt: Date.now() };
     const timeout = job.options.timeout ?? this.#settings.execTimeout;
     if (timeout > 0) {
       job.after(timeout, () => {
@@ -291,6 +323,9 @@ export class PoolEngine {
         slot.worker.kill('SIGWINCH'); // php/src/SlowLog.php dumps the stack and the job goes on
       });
     }
+  }
+
+  #send(slot: Slot, job: Job): void {
     const onChunk = job.options.onChunk;
     // If the caller's callback fails, the job fails with its error. PHP is
     // still running the job, which nobody wants now: like an abort, the
@@ -318,9 +353,20 @@ export class PoolEngine {
 
   /** The worker answered (or died): the slot is free before the job settles. */
   #finish(slot: Slot, job: Job, error: Error | null, result?: JobResult): void {
+    const neverStarted = job.startedAt === null && job.slot === slot;
+    slot.behind = slot.behind.filter((j) => j !== job);
     this.#detach(job);
-    this.#release(slot);
-    this.#settle(job, error, result);
+    if (error && neverStarted && !job.settled) {
+      // It waited behind another job on a worker that died or broke: it
+      // never ran, so it goes back to the head of the queue.
+      this.#queue.requeue(job);
+    }
+    // The worker answered the job ahead: the one behind it starts now.
+    const alive = slot.state !== 'retiring' && !slot.worker.exitSeen;
+    if (alive && slot.behind.length > 0 && slot.behind[0].startedAt === null) this.#startJob(slot, slot.behind[0]);
+    if (slot.inFlight === 0) this.#release(slot);
+    if (!(error && neverStarted)) this.#settle(job, error, result);
+    else this.#dispatch();
   }
 
   /** The job no longer occupies its slot (answered, timed out or aborted). */

@@ -117,6 +117,16 @@ export class JobQueue {
     return this.#jobs.shift();
   }
 
+  peek(): Job | undefined {
+    return this.#jobs[0];
+  }
+
+  /** A job sent to a worker that died before starting it goes back to the head (its queue timer still runs). */
+  requeue(job: Job): void {
+    job.startedAt = null;
+    this.#jobs.unshift(job);
+  }
+
   /** Takes a job out of the queue; false when it was not queued (it runs, or settled). */
   remove(job: Job): boolean {
     const index = this.#jobs.indexOf(job);

@@ -62,6 +62,14 @@ export interface WorkerPoolOptions extends MasterOptions {
    */
   slowlogTimeout?: number;
   /**
+   * When every worker is busy and jobs wait, send each busy worker its
+   * next job at once (one behind the one it runs), so it does not sleep
+   * between jobs. Jobs with an AbortSignal are never sent ahead; a job
+   * sent behind one whose client reads slowly waits for it. A job whose
+   * worker dies before starting it is queued again. Default false.
+   */
+  pipeline?: boolean;
+  /**
    * Reload when a PHP file changes (development): true watches the app
    * script's directory, or give directories. Changed files are linted
    * first; a syntax error is logged and the old code keeps serving.
@@ -122,6 +130,7 @@ export interface PoolSettings {
   opcacheCheck: number;
   opcacheReloadInterval: number;
   slowlogTimeout: number;
+  pipeline: boolean;
   tick: number;
   closeTimeout: number;
 }
@@ -142,6 +151,7 @@ export const DEFAULTS = Object.freeze({
   opcacheCheck: 10_000,
   opcacheReloadInterval: 300_000,
   slowlogTimeout: 0,
+  pipeline: false,
   isolated: false,
   tick: 1000,
   closeTimeout: 10_000,
@@ -199,6 +209,7 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   if (!isMs(o.recoveryDelay) || o.recoveryDelay === 0) throw new TypeError('options.recoveryDelay must be a positive number of milliseconds');
   if (typeof o.adoptOrphans !== 'boolean') throw new TypeError('options.adoptOrphans must be a boolean');
   if (!isMs(o.opcacheCheck)) throw new TypeError('options.opcacheCheck must be a non-negative number of milliseconds (0 = never)');
+  if (typeof o.pipeline !== 'boolean') throw new TypeError('options.pipeline must be a boolean');
   if (!isMs(o.slowlogTimeout)) throw new TypeError('options.slowlogTimeout must be a non-negative number of milliseconds (0 = off)');
   if (!isMs(o.opcacheReloadInterval)) throw new TypeError('options.opcacheReloadInterval must be a non-negative number of milliseconds');
   if (typeof o.isolated !== 'boolean') throw new TypeError('options.isolated must be a boolean');
@@ -233,6 +244,7 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     opcacheCheck: o.opcacheCheck,
     opcacheReloadInterval: o.opcacheReloadInterval,
     slowlogTimeout: o.slowlogTimeout,
+    pipeline: o.pipeline,
     tick: o.tick,
     closeTimeout: o.closeTimeout,
   };

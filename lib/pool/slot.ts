@@ -60,15 +60,22 @@ export class Slot {
   /** The job it ran last: its label and how long it took, ms. */
   last: { label: string; ms: number } | null = null;
 
+  /** Jobs sent to it and not settled (2 when one is pipelined behind another). */
+  inFlight = 0;
+  /** Pipelined jobs sent behind the one it runs (the pool's engine keeps this). */
+  behind: import('./job-queue.js').Job[] = [];
+
   /** Takes a job. */
   occupy(label = ''): void {
     this.#state = 'busy';
     this.jobs++;
-    this.current = { label, startedAt: Date.now() };
+    this.inFlight++;
+    this.current ??= { label, startedAt: Date.now() };
   }
 
-  /** Its job ended (answered, failed, or given up on). */
+  /** One of its jobs ended (answered, failed, or given up on). */
   jobEnded(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
     if (!this.current) return;
     this.last = { label: this.current.label, ms: Date.now() - this.current.startedAt };
     this.current = null;
