@@ -128,6 +128,8 @@ export class PoolEngine {
   #opcacheReloading = false;
   /** php-fpm's status figures: most workers busy at once; times more were wanted than max. */
   #maxBusy = 0;
+  /** Pipelined jobs sent to a worker behind the one it runs, not started yet. */
+  readonly #behind = new WeakMap<Slot, Job[]>();
   readonly #budget: MemoryBudget | null;
   #measuringBudget = false;
   #maxReached = 0;
@@ -299,9 +301,15 @@ export class PoolEngine {
     job.slot = slot;
     this.#running++; // equal to the busy workers at every moment, unless pipelining
     if (this.#running > this.#maxBusy) this.#maxBusy = this.#running;
-    if (behind) slot.behind.push(job);
+    if (behind) this.#behindOf(slot).push(job);
     else this.#startJob(slot, job);
     this.#send(slot, job);
+  }
+
+  #behindOf(slot: Slot): Job[] {
+    let jobs = this.#behind.get(slot);
+    if (!jobs) this.#behind.set(slot, (jobs = []));
+    return jobs;
   }
 
   /** The job starts running on the worker: its time limits count from now. */
@@ -354,7 +362,8 @@ export class PoolEngine {
   /** The worker answered (or died): the slot is free before the job settles. */
   #finish(slot: Slot, job: Job, error: Error | null, result?: JobResult): void {
     const neverStarted = job.startedAt === null && job.slot === slot;
-    slot.behind = slot.behind.filter((j) => j !== job);
+    const waiting = this.#behindOf(slot);
+    if (waiting.includes(job)) waiting.splice(waiting.indexOf(job), 1);
     this.#detach(job);
     if (error && neverStarted && !job.settled) {
       // It waited behind another job on a worker that died or broke: it
@@ -363,7 +372,7 @@ export class PoolEngine {
     }
     // The worker answered the job ahead: the one behind it starts now.
     const alive = slot.state !== 'retiring' && !slot.worker.exitSeen;
-    if (alive && slot.behind.length > 0 && slot.behind[0].startedAt === null) this.#startJob(slot, slot.behind[0]);
+    if (alive && waiting.length > 0 && waiting[0].startedAt === null) this.#startJob(slot, waiting[0]);
     if (slot.inFlight === 0) this.#release(slot);
     if (!(error && neverStarted)) this.#settle(job, error, result);
     else this.#dispatch();

@@ -8,7 +8,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { readMemory } from '../process/memory.js';
 import type { JobOutcome } from './engine.js';
-import type { PoolStats } from './worker-pool.js';
+import type { PoolStats } from './stats.js';
 import type { Timings } from './timings.js';
 
 export interface MetricsOptions {

@@ -62,8 +62,6 @@ export class Slot {
 
   /** Jobs sent to it and not settled (2 when one is pipelined behind another). */
   inFlight = 0;
-  /** Pipelined jobs sent behind the one it runs (the pool's engine keeps this). */
-  behind: import('./job-queue.js').Job[] = [];
 
   /** Takes a job. */
   occupy(label = ''): void {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { clockTicks } from '../process/clock.js';
 import { readMemory } from '../process/memory.js';
-import type { PoolStats } from './worker-pool.js';
+import type { PoolStats } from './stats.js';
 import type { Slot } from './slot.js';
 
 export interface WorkerStatus {

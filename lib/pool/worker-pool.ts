@@ -17,7 +17,8 @@ import { adoptOrphans } from '../process/orphan-reaper.js';
 import type { LogLine } from '../zygote/master.js';
 import type { JobResult } from '../zygote/worker.js';
 import type { Registry } from 'prom-client';
-import { PoolEngine, type EngineStats, type WorkerExitInfo } from './engine.js';
+import { PoolEngine, type WorkerExitInfo } from './engine.js';
+import type { PoolStats } from './stats.js';
 import type { MetricsOptions, PoolMetrics } from './metrics.js';
 import { Timings, type TimeSummary } from './timings.js';
 import { poolStatus, type PoolStatus } from './status.js';
@@ -30,20 +31,11 @@ export type { WorkerPoolOptions } from './pool-options.js';
 export type { PoolRunOptions } from './job-queue.js';
 export type { PoolState, WorkerStats, WorkerExitInfo } from './engine.js';
 export type { TimeSummary } from './timings.js';
+export type { PoolStats } from './stats.js';
 export type { MetricsOptions } from './metrics.js';
 export type { PoolStatus, WorkerStatus } from './status.js';
 export { statusText } from './status.js';
 
-export interface PoolStats extends EngineStats {
-  /** Jobs settled since the start, succeeded or failed. */
-  completed: number;
-  /** Share of the worker capacity (`max` workers since the start) spent running jobs, 0..1. */
-  utilization: number;
-  /** How long jobs ran on a worker, ms. */
-  runTime: TimeSummary;
-  /** How long jobs waited for a worker, ms (also jobs that never ran). */
-  waitTime: TimeSummary;
-}
 export type { ExitReason, SlotState } from './slot.js';
 export type { MasterFactory, PoolMaster, PoolWorker } from './master-factory.js';
 

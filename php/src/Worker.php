@@ -20,33 +20,12 @@ final class Worker
     /** @internal The loop of one forked worker. */
     public static function loop(\Socket $socket, callable $handler, int $maxFrameSize): never
     {
-        $channel = new Channel($socket, $maxFrameSize);
-        try {
-            $channel->control('ready', ['pid' => getmypid()]);
-            while (true) {
-                try {
-                    $frame = $channel->read();
-                } catch (InvalidContextException $e) {
-                    // Nothing inside a job may end the worker: refuse that job.
-                    $channel->write($e->jobId, Frame::ERROR, self::describe($e), '');
-                    continue;
-                }
-                if ($frame === null) {
-                    break;
-                }
-                if ($frame->isControl()) {
-                    continue; // no worker-side control messages in protocol 1
-                }
+        $channel = self::ready($socket, $maxFrameSize);
+        self::guarded(static function () use ($channel, $handler): void {
+            while (($frame = self::nextJob($channel)) !== null) {
                 self::run($channel, $frame, $handler);
             }
-        } catch (ProtocolException $e) {
-            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
-            exit(ProtocolException::EXIT_CODE);
-        } catch (ChannelException $e) {
-            // The channel broke (Node went away): nobody is left to answer.
-            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
-            exit(0);
-        }
+        });
         exit(0);
     }
 
@@ -57,27 +36,54 @@ final class Worker
      */
     public static function firstJob(\Socket $socket, int $maxFrameSize): Job
     {
+        $channel = self::ready($socket, $maxFrameSize);
+        $frame = null;
+        self::guarded(static function () use ($channel, &$frame): void {
+            $frame = self::nextJob($channel);
+        });
+        if ($frame === null) {
+            exit(0);
+        }
+        return new Job($frame->id, $frame->body, $frame->context, $channel);
+    }
+
+    private static function ready(\Socket $socket, int $maxFrameSize): Channel
+    {
         $channel = new Channel($socket, $maxFrameSize);
-        try {
-            $channel->control('ready', ['pid' => getmypid()]);
-            while (true) {
-                try {
-                    $frame = $channel->read();
-                } catch (InvalidContextException $e) {
-                    $channel->write($e->jobId, Frame::ERROR, self::describe($e), '');
-                    continue;
-                }
-                if ($frame === null) {
-                    exit(0);
-                }
-                if (!$frame->isControl()) {
-                    return new Job($frame->id, $frame->body, $frame->context, $channel);
-                }
+        self::guarded(static fn () => $channel->control('ready', ['pid' => getmypid()]));
+        return $channel;
+    }
+
+    /**
+     * The next job frame, or null when Node closed the channel. A frame
+     * whose context cannot be decoded is refused for that job alone:
+     * nothing inside a job may end the worker.
+     */
+    private static function nextJob(Channel $channel): ?Frame
+    {
+        while (true) {
+            try {
+                $frame = $channel->read();
+            } catch (InvalidContextException $e) {
+                $channel->write($e->jobId, Frame::ERROR, self::describe($e), '');
+                continue;
             }
+            if ($frame === null || !$frame->isControl()) {
+                return $frame; // no worker-side control messages in protocol 1
+            }
+        }
+    }
+
+    /** Runs $work; a broken channel ends the worker, as nobody is left to answer. */
+    private static function guarded(\Closure $work): void
+    {
+        try {
+            $work();
         } catch (ProtocolException $e) {
             fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
             exit(ProtocolException::EXIT_CODE);
         } catch (ChannelException $e) {
+            // The channel broke (Node went away): nobody is left to answer.
             fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
             exit(0);
         }
