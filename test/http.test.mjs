@@ -176,6 +176,21 @@ test('a client that leaves in the middle of a streamed response frees its worker
   assert.is(next.status, 200);
 });
 
+test('a request whose client leaves while it waits in the queue is dropped, never run', async () => {
+  const { url, pool } = await serve('http.php', { workers: 1 });
+  const { port } = new URL(url);
+  const busy = fetch(`${url}/sleep?ms=400`);
+  await until(() => pool.stats().jobs.running === 1, 5000, 'the first request running');
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.write('GET /echo HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => pool.stats().jobs.queued === 1, 5000, 'the second request queued');
+  socket.destroy();
+  await until(() => pool.stats().jobs.queued === 0, 5000, 'the queued request dropped');
+  assert.is((await busy).status, 200);
+  const { jobs } = pool.stats();
+  assert.equal([jobs.done, jobs.failed], [1, 1], 'the one that waited never ran');
+});
+
 test('stray echo output goes to the logs, not into the response', async () => {
   const { url, pool } = await serve('http.php');
   const lines = [];

@@ -102,16 +102,22 @@ export function createPhpExchange(pool: WorkerPool, options: RequestHandlerOptio
   const answer = async (req: IncomingMessage, res: ServerResponse, body: Buffer, headers: RequestHeaders, contextFor: ContextFor): Promise<void> => {
     if (body.length > maxBodySize) throw new BodyTooLargeError(maxBodySize);
     const controller = abortOnDisconnect ? new AbortController() : null;
-    if (controller) {
-      res.on('close', () => {
-        if (!res.writableFinished) controller.abort(new Error('the client disconnected'));
-      });
-    }
+    // A client gone before its request reached a worker: the request is
+    // dropped from the queue, never run (php-fpm behind nginx would not
+    // start it either). Once a worker has it, it runs to its end.
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      const reason = new Error('the client disconnected');
+      controller?.abort(reason);
+      gone.abort(reason);
+    });
     const result = await pool.run(body, {
       context: contextFor(req, body, headers),
       label: `${req.method} ${requestUrl(req)}`, // the status view's "request"
       timeout,
       signal: controller?.signal,
+      queuedSignal: gone.signal,
       onChunk: (chunk, chunkContext) => {
         // A client that went away wants nothing more: the rest of the
         // stream is read and dropped, so the worker finishes and is freed.

@@ -172,6 +172,7 @@ export class PoolEngine {
       return Promise.reject(err as Error); // InvalidContextError, QueueFullError
     }
     job.onAbort(() => this.#abort(job));
+    job.onQueuedAbort(() => this.#queue.abort(job)); // removed if still waiting; else nothing
     this.#queue.push(job);
     this.#dispatch();
     return job.promise;

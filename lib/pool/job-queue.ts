@@ -14,6 +14,13 @@ export interface PoolRunOptions {
   context?: Context;
   /** Aborting removes a queued job, or kills the worker running it (SIGKILL). */
   signal?: AbortSignal;
+  /**
+   * Aborting removes the job if it is still waiting in the queue, and
+   * does nothing once a worker has it: for a caller who no longer wants
+   * a job that has not started (an HTTP client gone) but must not cut
+   * one short.
+   */
+  queuedSignal?: AbortSignal;
   /** Execution time limit for this job, ms; overrides execTimeout. */
   timeout?: number;
   /** What the status view shows for this job while it runs, e.g. 'GET /index.php'. */
@@ -38,6 +45,7 @@ export class Job {
   #settled = false;
   readonly #timers: NodeJS.Timeout[] = [];
   #onAbort: (() => void) | null = null;
+  #onQueuedAbort: (() => void) | null = null;
 
   constructor(body: Uint8Array | string, context: Buffer, options: PoolRunOptions) {
     this.body = body;
@@ -61,6 +69,14 @@ export class Job {
     signal.addEventListener('abort', listener, { once: true });
   }
 
+  /** Calls `listener` once if the job's queuedSignal aborts before it settles. */
+  onQueuedAbort(listener: () => void): void {
+    const signal = this.options.queuedSignal;
+    if (!signal) return;
+    this.#onQueuedAbort = listener;
+    signal.addEventListener('abort', listener, { once: true });
+  }
+
   /** Runs `callback` after `ms` unless the job settled first. */
   after(ms: number, callback: () => void): void {
     this.#timers.push(setTimeout(callback, ms));
@@ -72,6 +88,7 @@ export class Job {
     this.#settled = true;
     for (const timer of this.#timers) clearTimeout(timer);
     if (this.#onAbort) this.options.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#onQueuedAbort) this.options.queuedSignal?.removeEventListener('abort', this.#onQueuedAbort);
     if (error) this.#reject(error);
     else this.#resolve(result as JobResult);
     return true;

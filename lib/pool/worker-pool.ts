@@ -128,6 +128,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       return Promise.reject(new TypeError('options.onChunk must be a function'));
     }
     if (options.signal?.aborted) return Promise.reject(new AbortError(options.signal.reason));
+    if (options.queuedSignal?.aborted) return Promise.reject(new AbortError(options.queuedSignal.reason));
     return this.#engine.submit(body, options);
   }
 
