@@ -32,13 +32,17 @@ async function killRounds(master, rounds, grow) {
 export async function run({ rounds = 200 } = {}) {
   const app = generateApp();
   const master = await Master.start({ script: join(app, 'zygote-app.php') });
+  const hugeMaster = await Master.start({ script: join(app, 'zygote-app.php'), hugePages: true });
   let small;
   let big;
+  let bigHuge;
   try {
     small = await killRounds(master, rounds, 0);
     big = await killRounds(master, Math.min(rounds, 40), 256 * 1024 * 1024);
+    bigHuge = await killRounds(hugeMaster, Math.min(rounds, 40), 256 * 1024 * 1024);
   } finally {
     await master.close();
+    await hugeMaster.close();
   }
   const direct = [];
   for (let i = 0; i < Math.min(rounds, 100); i++) {
@@ -57,6 +61,8 @@ ${table(['', 'p50 (ms)', 'p99 (ms)'], [
     ['php-zygote: exit status known (master reaped on request)', ms(percentile(small.reaped, 50)), ms(percentile(small.reaped, 99))],
     ['same, a worker with a 256 MB heap: death seen', ms(percentile(big.lost, 50)), ms(percentile(big.lost, 99))],
     ['same, a worker with a 256 MB heap: exit status known', ms(percentile(big.reaped, 50)), ms(percentile(big.reaped, 99))],
+    ['same, 256 MB heap with hugePages: death seen', ms(percentile(bigHuge.lost, 50)), ms(percentile(bigHuge.lost, 99))],
+    ['same, 256 MB heap with hugePages: exit status known', ms(percentile(bigHuge.reaped, 50)), ms(percentile(bigHuge.reaped, 99))],
     ['reference: child_process exit of a direct child (SIGCHLD)', ms(percentile(direct, 50)), ms(percentile(direct, 99))],
   ])}
 `;

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   AbortError, CrashLoopError, JobTimeoutError, MasterStartError, PoolClosedError, ProtocolError, QueueFullError,
@@ -351,6 +352,21 @@ test('close() ends background processes even after their master died first', asy
   assert.ok(procState(pid) !== null, 'the background process survived its master');
   await within(p.close(), 10000, 'close');
   assert.is(procState(pid), null, `background process ${pid} is gone, not even a zombie`);
+});
+
+test('hugePages backs the workers\' PHP heap with transparent huge pages', async () => {
+  const plain = pool({ workers: 1 });
+  await plain.ready();
+  assert.is(JSON.parse(String((await plain.run(...act('env', 'USE_ZEND_ALLOC_HUGE_PAGES'))).body)), false, 'off by default');
+  const huge = pool({ workers: 1, hugePages: true });
+  await huge.ready();
+  assert.is(JSON.parse(String((await huge.run(...act('env', 'USE_ZEND_ALLOC_HUGE_PAGES'))).body)), '1');
+  const thp = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8');
+  if (!/\[never\]/.test(thp)) {
+    const pid = await pidOf(huge.run(...act('leak', 32 * 1024 * 1024)));
+    const kb = Number(/^AnonHugePages:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
+    assert.ok(kb >= 2048, `the heap is in huge pages (${kb} kB)`);
+  }
 });
 
 test('options are validated with messages that name the option', () => {

