@@ -105,7 +105,8 @@ test('header(), header_remove(), setcookie(), setrawcookie(), http_response_code
   assert.is(inside.code, 201);
   assert.equal(inside.list, ['X-One: 1', 'X-Multi: a', 'X-Multi: b', 'Set-Cookie: plain=a%20b%3Bc', 'Set-Cookie: raw=x%20y']);
   assert.is(after.after, true);
-  assert.ok(logs.some(({ line }) => line.includes('Cannot modify header information - headers already sent')));
+  // The warning travels on the stderr socket, the answer on the channel: either can be read first.
+  await within((async () => { while (!logs.some(({ line }) => line.includes('Cannot modify header information - headers already sent'))) await new Promise((r) => setTimeout(r, 10)); })(), 5000, 'the warning in the log');
 });
 
 test('session_start() sends its cookie and the session is written before the answer', async () => {
@@ -146,7 +147,9 @@ test('a fatal error answers 500 with the output produced before it, and the work
   const res = await run(pool, 'fatal.php');
   assert.is(res.context.status, 500);
   assert.is(String(res.body), 'partial');
-  assert.ok(logs.some(({ line }) => line.includes('Call to undefined function undefined_function()')));
+  // The log line travels on the stderr socket, the answer on the channel:
+  // either can be read first.
+  await within((async () => { while (!logs.some(({ line }) => line.includes('Call to undefined function undefined_function()'))) await new Promise((r) => setTimeout(r, 10)); })(), 5000, 'the fatal error in the log');
   await within((async () => { while (exits.length === 0) await new Promise((r) => setTimeout(r, 10)); })(), 5000, 'the worker to exit');
   assert.is(exits[0].reason, 'maxJobs');
   assert.is(exits[0].code, 255);
