@@ -39,6 +39,9 @@ export interface PoolStatus {
   maxActive: number;
   maxChildrenReached: number;
   opcache: PoolStats['opcache'];
+  /** Reloads for a full opcache, and whether it filled again too soon (too small). */
+  opcacheReloads: number;
+  opcacheTooSmall: boolean;
   workers?: WorkerStatus[];
 }
 
@@ -76,6 +79,8 @@ export async function poolStatus({ stats, figures, startedAt, dynamic }: StatusS
     maxActive: figures.maxBusy,
     maxChildrenReached: figures.maxReached,
     opcache: stats.opcache,
+    opcacheReloads: stats.opcacheReloads,
+    opcacheTooSmall: stats.opcacheTooSmall,
   };
   if (!full) return status;
   const now = Date.now();
@@ -113,6 +118,17 @@ export function statusText(s: PoolStatus): string {
     ['max active processes', s.maxActive],
     ['max children reached', s.maxChildrenReached],
   ];
+  const o = s.opcache;
+  if (o) {
+    const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+    rows.push(
+      ['opcache memory', `${mb(o.usedMemory)} used, ${mb(o.freeMemory)} free, ${mb(o.wastedMemory)} wasted`],
+      ['opcache strings', `${mb(o.internedUsed)} used, ${mb(o.internedFree)} free`],
+      ['opcache scripts', `${o.cachedScripts} (keys ${o.cachedKeys} of ${o.maxCachedKeys})`],
+      ['opcache hit rate', o.hits + o.misses > 0 ? `${((100 * o.hits) / (o.hits + o.misses)).toFixed(1)} %` : '-'],
+      ['opcache reloads', `${s.opcacheReloads}${s.opcacheTooSmall ? ' (too small: raise opcache.memory_consumption)' : ''}`],
+    );
+  }
   const block = (pairs: [string, string | number][]) => pairs.map(([k, v]) => `${`${k}:`.padEnd(22)}${v}`).join('\n');
   let text = `${block(rows)}\n`;
   for (const w of s.workers ?? []) {
