@@ -22,8 +22,9 @@ const DURATION = process.env.BENCH_HTTP_DURATION ?? '5s';
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** CPU seconds (utime + stime) of `pid` and all its descendants, from /proc. */
+/** CPU seconds (utime + stime) of `pid` and all its descendants, from one pass over /proc. */
 function treeCpu(pid) {
+  const cpu = new Map();
   const children = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -31,21 +32,15 @@ function treeCpu(pid) {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ppid = Number(fields[1]);
-      const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
+      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / TICKS);
       if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push([Number(entry), cpu]);
+      children.get(ppid).push(Number(entry));
     } catch { /* gone */ }
   }
-  let own = 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    own = (Number(fields[11]) + Number(fields[12])) / TICKS;
-  } catch { /* gone */ }
   // Exited children's time is in the parent's cutime/cstime, not counted:
   // every side here keeps its processes (zygote: forks outlive few requests).
-  const walk = (p) => (children.get(p) ?? []).reduce((sum, [child, cpu]) => sum + cpu + walk(child), 0);
-  return own + walk(pid);
+  const walk = (p) => (cpu.get(p) ?? 0) + (children.get(p) ?? []).reduce((sum, child) => sum + walk(child), 0);
+  return walk(pid);
 }
 
 function which(...names) {

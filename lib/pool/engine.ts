@@ -363,8 +363,9 @@ export class PoolEngine {
   /** The worker answered (or died): the slot is free before the job settles. */
   #finish(slot: Slot, job: Job, error: Error | null, result?: JobResult): void {
     const neverStarted = job.startedAt === null && job.slot === slot;
-    const waiting = this.#behindOf(slot);
-    if (waiting.includes(job)) waiting.splice(waiting.indexOf(job), 1);
+    const waiting = this.#behind.get(slot);
+    const index = waiting ? waiting.indexOf(job) : -1;
+    if (index !== -1) waiting?.splice(index, 1);
     this.#detach(job);
     if (error && neverStarted && !job.settled) {
       // It waited behind another job on a worker that died or broke: it
@@ -373,7 +374,7 @@ export class PoolEngine {
     }
     // The worker answered the job ahead: the one behind it starts now.
     const alive = slot.state !== 'retiring' && !slot.worker.exitSeen;
-    if (alive && waiting.length > 0 && waiting[0].startedAt === null) this.#startJob(slot, waiting[0]);
+    if (alive && waiting && waiting.length > 0 && waiting[0].startedAt === null) this.#startJob(slot, waiting[0]);
     if (slot.inFlight === 0) this.#release(slot);
     if (!(error && neverStarted)) this.#settle(job, error, result);
     else this.#dispatch();

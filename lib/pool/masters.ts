@@ -101,7 +101,7 @@ export class Masters {
   /** Closes every master, after any boot in flight has finished. */
   async closeAll(): Promise<void> {
     this.#closed = true;
-    if (this.#booting) await this.#booting.catch(() => {});
+    await this.settled();
     await Promise.all([...this.#all].map((m) => this.close(m)));
     this.#current = null;
   }

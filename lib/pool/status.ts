@@ -3,7 +3,7 @@
  * figures, and with `full` one row per worker. JSON-ready, and as text in
  * php-fpm's own layout, which its users and their scripts know.
  */
-import { readFile } from 'node:fs/promises';
+import { procStat } from '../process/children.js';
 import { clockTicks } from '../process/clock.js';
 import { readMemory } from '../process/memory.js';
 import type { PoolStats } from './stats.js';
@@ -52,17 +52,6 @@ export interface StatusSources {
   dynamic: boolean;
 }
 
-/** CPU time of a process from /proc/<pid>/stat (utime + stime), seconds; null when gone. */
-async function cpuSeconds(pid: number): Promise<number | null> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5); fields[0] here is field 3.
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
-  } catch {
-    return null;
-  }
-}
 
 export async function poolStatus({ stats, figures, startedAt, dynamic }: StatusSources, full: boolean): Promise<PoolStatus> {
   const status: PoolStatus = {
@@ -85,7 +74,8 @@ export async function poolStatus({ stats, figures, startedAt, dynamic }: StatusS
   if (!full) return status;
   const now = Date.now();
   status.workers = await Promise.all(figures.slots.map(async (slot) => {
-    const [cpu, memory] = await Promise.all([cpuSeconds(slot.worker.pid), readMemory(slot.worker.pid)]);
+    const stat = procStat(slot.worker.pid);
+    const memory = await readMemory(slot.worker.pid);
     return {
       pid: slot.worker.pid,
       state: slot.state,
@@ -93,7 +83,7 @@ export async function poolStatus({ stats, figures, startedAt, dynamic }: StatusS
       startedAt: new Date(slot.startedAt).toISOString(),
       current: slot.current ? { label: slot.current.label, ms: now - slot.current.startedAt } : null,
       last: slot.last,
-      cpuSeconds: cpu,
+      cpuSeconds: stat ? stat.cpuTicks / clockTicks() : null,
       pss: memory?.pss ?? null,
       rss: memory?.rss ?? null,
     };

@@ -8,12 +8,15 @@
  * scan of all of /proc takes their place.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { native } from '../native/binding.js';
 
 export interface ProcStat {
   /** R, S, D, Z (zombie), T, ... */
   state: string;
   ppid: number;
   pgrp: number;
+  /** CPU time used, user + system, in clock ticks (clock.ts). */
+  cpuTicks: number;
 }
 
 /** The fields after the parenthesised command name (which may hold spaces), or null when gone. */
@@ -24,11 +27,31 @@ export function procStat(pid: number | 'self'): ProcStat | null {
   } catch {
     return null;
   }
-  const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+  // stat(5) field 3 on; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 13);
+  return { state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
 let childLists: boolean | null = null;
+
+/**
+ * Runs `act` on a pidfd of `pid`, one of our children (so its pid cannot
+ * be reused before we reap it), and closes the pidfd. Undefined when the
+ * child is gone already.
+ */
+export function withChildPidfd<T>(pid: number, act: (pidfd: number) => T): T | undefined {
+  let pidfd: number;
+  try {
+    pidfd = native.pidfdOpen(pid);
+  } catch {
+    return undefined; // reaped meanwhile
+  }
+  try {
+    return act(pidfd);
+  } finally {
+    native.closeFd(pidfd);
+  }
+}
 
 /** Pids of this process's children (any thread's). */
 export function ownChildren(): number[] {

@@ -27,7 +27,7 @@
  */
 import { native } from '../native/binding.js';
 import { setChildSubreaper } from '../native/subreaper.js';
-import { ownChildren, procStat } from './children.js';
+import { ownChildren, procStat, withChildPidfd } from './children.js';
 import { ProcessHandle } from './process-handle.js';
 
 const TICK_MS = 1000;
@@ -91,17 +91,11 @@ export function reapOrphans(): number[] {
 
 /** Reaps one exited child through a pidfd; false when it was gone already. */
 export function reapChild(pid: number): boolean {
-  let pidfd: number;
-  try {
-    pidfd = native.pidfdOpen(pid);
-  } catch {
-    return false; // reaped meanwhile
-  }
-  try {
-    return native.reapPidfd(pidfd) !== null;
-  } catch {
-    return false; // ECHILD: someone reaped it between the scan and now
-  } finally {
-    native.closeFd(pidfd);
-  }
+  return withChildPidfd(pid, (pidfd) => {
+    try {
+      return native.reapPidfd(pidfd) !== null;
+    } catch {
+      return false; // ECHILD: someone reaped it between the scan and now
+    }
+  }) ?? false;
 }

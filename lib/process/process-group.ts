@@ -14,7 +14,7 @@
 import { native } from '../native/binding.js';
 import { isChildSubreaper } from '../native/subreaper.js';
 import { delay } from '../util/deadline.js';
-import { ownChildren, procStat } from './children.js';
+import { ownChildren, procStat, withChildPidfd } from './children.js';
 import { reapChild } from './orphan-reaper.js';
 import { ProcessHandle } from './process-handle.js';
 
@@ -38,20 +38,13 @@ export async function endAdoptedGroup(pgid: number, timeout: number): Promise<nu
         if (reapChild(pid)) ended++;
         continue;
       }
-      // Our child: its pid cannot be reused before we reap it.
-      let pidfd: number;
-      try {
-        pidfd = native.pidfdOpen(pid);
-      } catch {
-        continue;
-      }
-      try {
-        native.pidfdSendSignal(pidfd, 9);
-      } catch {
-        // ESRCH: it exited meanwhile; reaped on the next pass.
-      } finally {
-        native.closeFd(pidfd);
-      }
+      withChildPidfd(pid, (pidfd) => {
+        try {
+          native.pidfdSendSignal(pidfd, 9);
+        } catch {
+          // ESRCH: it exited meanwhile; reaped on the next pass.
+        }
+      });
     }
     if (Date.now() >= deadline) return ended;
     await delay(SWEEP_INTERVAL_MS);
