@@ -12,10 +12,16 @@
 declare(strict_types=1);
 
 \Zygote\Classic\Docroot::prepareMaster();
-if (\Zygote\Classic\Docroot::bootFile() !== null) {
+if (\Zygote\Classic\Docroot::bootFile() !== null && !\Zygote\Classic\Docroot::reusesWorkers()) {
     require \Zygote\Classic\Docroot::bootFile();
 }
 \Zygote\Classic\Docroot::afterBoot();
+
+if (\Zygote\Classic\Docroot::reusesWorkers()) {
+    // Returns in no process: each fork serves its requests through
+    // php/docroot-request.php, one fresh PHP request per job.
+    \Zygote\Classic\Docroot::serveRequests(\Zygote\Zygote::forkPerWorker());
+}
 
 // Returns in each forked worker, with its one request.
 \Zygote\Classic\Docroot::begin(\Zygote\Zygote::forkPerJob());

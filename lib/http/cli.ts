@@ -352,10 +352,15 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       // Classic PHP semantics: each request in a fresh fork of the booted
       // master (forks kept ready), so no state crosses requests; the
       // runtime warms opcache for the docroot and runs the boot file.
-      options.isolated = true;
+      // --max-jobs asks for php-fpm's model instead: a worker serves up
+      // to that many requests, PHP's own request shutdown between them.
+      const reuse = options.maxJobs !== undefined && options.maxJobs !== 1;
+      if (reuse && values.isolated) throw new UsageError('--isolated and --max-jobs cannot be combined with --docroot: --isolated is a fresh fork per request, --max-jobs reuses each worker for that many requests');
+      options.isolated = !reuse;
       options.env = {
         ...process.env,
         PHP_ZYGOTE_DOCROOT: resolved.root,
+        ...(reuse ? { PHP_ZYGOTE_DOCROOT_REUSE: '1' } : {}),
         ...(values.boot !== undefined ? { PHP_ZYGOTE_BOOT: resolvePath(values.boot) } : {}),
       };
     } else {

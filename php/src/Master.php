@@ -66,7 +66,7 @@ final class Master
         } catch (ProtocolException|InvalidContextException $e) {
             // Control frames come from Node alone: one that cannot be read
             // means Node and this master are out of step for good.
-            fwrite(STDERR, 'php-zygote master ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
+            fwrite(Runtime::stderr(), 'php-zygote master ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
             $this->killChildren();
             exit(ProtocolException::EXIT_CODE);
         } catch (ChannelException) {

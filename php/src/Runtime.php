@@ -25,6 +25,20 @@ final class Runtime
         return self::$role === 'master' && self::startedByZygote();
     }
 
+    /**
+     * The log (fd 2), for the runtime's own lines. STDERR is the CLI's
+     * constant for it, defined in the CLI's first request only: a reused
+     * docroot worker runs its later requests without it, as php-fpm runs
+     * every request.
+     *
+     * @return resource
+     */
+    public static function stderr()
+    {
+        static $stream = null;
+        return defined('STDERR') ? STDERR : ($stream ??= fopen('php://stderr', 'w'));
+    }
+
     public static function startedByZygote(): bool
     {
         return getenv('PHP_ZYGOTE') === '1' || self::$role === 'worker';

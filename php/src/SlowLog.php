@@ -39,6 +39,6 @@ final class SlowLog
             $function = ($frame['class'] ?? '') . ($frame['type'] ?? '') . ($frame['function'] ?? '{main}');
             $lines[] = sprintf('  #%d %s() %s:%d', $i, $function, $frame['file'] ?? '[internal]', $frame['line'] ?? 0);
         }
-        fwrite(STDERR, implode("\n", $lines) . "\n");
+        fwrite(Runtime::stderr(), implode("\n", $lines) . "\n");
     }
 }

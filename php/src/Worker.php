@@ -47,6 +47,27 @@ final class Worker
         return new Job($frame->id, $frame->body, $frame->context, $channel);
     }
 
+    /** @internal For Zygote::forkPerWorker(): tells Node the fork is ready for jobs. */
+    public static function announce(\Socket $socket, int $maxFrameSize): void
+    {
+        self::ready($socket, $maxFrameSize);
+    }
+
+    /**
+     * @internal For a worker that reads each job in a PHP request of its
+     * own (Classic\RequestLoop): the next job on $socket, or null once
+     * Node closed the channel. A broken channel is thrown, not turned into
+     * exit(): there, exit() would end the request, not the process.
+     *
+     * @throws ChannelException (a ProtocolException when Node broke the protocol)
+     */
+    public static function nextJobOn(\Socket $socket, int $maxFrameSize): ?Job
+    {
+        $channel = new Channel($socket, $maxFrameSize);
+        $frame = self::nextJob($channel);
+        return $frame === null ? null : new Job($frame->id, $frame->body, $frame->context, $channel);
+    }
+
     private static function ready(\Socket $socket, int $maxFrameSize): Channel
     {
         $channel = new Channel($socket, $maxFrameSize);
@@ -80,11 +101,11 @@ final class Worker
         try {
             $work();
         } catch (ProtocolException $e) {
-            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
+            fwrite(Runtime::stderr(), 'php-zygote worker ' . getmypid() . ': protocol error from Node: ' . $e->getMessage() . "\n");
             exit(ProtocolException::EXIT_CODE);
         } catch (ChannelException $e) {
             // The channel broke (Node went away): nobody is left to answer.
-            fwrite(STDERR, 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
+            fwrite(Runtime::stderr(), 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
             exit(0);
         }
     }

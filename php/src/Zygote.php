@@ -63,16 +63,38 @@ final class Zygote
         }
     }
 
+    /**
+     * Like forkPerJob(), for workers that run each job in a PHP request of
+     * their own (docroot mode with reused workers, Classic\RequestLoop):
+     * in the master it never returns; in each fork it returns the
+     * worker's channel, already announced ready, with no job read from it.
+     */
+    public static function forkPerWorker(): \Socket
+    {
+        self::refuseStandalone();
+        $maxFrameSize = self::maxFrameSize();
+        $master = new Master(static function (\Socket $channel) use ($maxFrameSize): never {
+            Worker::announce($channel, $maxFrameSize);
+            throw new ChannelHandOff($channel);
+        });
+        try {
+            $master->run();
+        } catch (ChannelHandOff $handOff) {
+            return $handOff->channel;
+        }
+    }
+
     private static function refuseStandalone(): void
     {
         if (!Runtime::startedByZygote()) {
             $script = basename((string) ($_SERVER['argv'][0] ?? 'this script'));
-            fwrite(STDERR, "$script is a php-zygote app: start it from Node (npx php-zygote serve $script, WorkerPool or Master.start), not with php directly\n");
+            fwrite(Runtime::stderr(), "$script is a php-zygote app: start it from Node (npx php-zygote serve $script, WorkerPool or Master.start), not with php directly\n");
             exit(64); // EX_USAGE
         }
     }
 
-    private static function maxFrameSize(): int
+    /** @internal The largest frame a worker accepts (PHP_ZYGOTE_MAX_FRAME, set by Node). */
+    public static function maxFrameSize(): int
     {
         $value = getenv('PHP_ZYGOTE_MAX_FRAME');
         return $value !== false && ctype_digit($value) ? (int) $value : 64 * 1024 * 1024;

@@ -23,6 +23,14 @@ use Zygote\Job;
  *   master: prepareMaster() → require bootFile() → afterBoot() → forkPerJob()
  *   worker: begin($job) → require script() → exit()/return/fatal error
  *           → shutdown functions → end(): final frame, wait for Node
+ *
+ * With reused workers (PHP_ZYGOTE_DOCROOT_REUSE=1, php-fpm's model: many
+ * requests per worker, PHP's own request shutdown between them):
+ *
+ *   master: prepareMaster() → afterBoot() → forkPerWorker() → serveRequests()
+ *   worker: php/docroot-request.php as a fresh PHP request per job:
+ *           beginNext() → require bootFile() → require script() → ...
+ *           → end(): final frame → PHP's request shutdown → next request
  */
 final class Docroot
 {
@@ -46,6 +54,13 @@ final class Docroot
         }
         self::$sapi->keepHeaders();
         self::$ini = WebIni::fromCommandLine();
+        if (self::reusesWorkers()) {
+            try {
+                RequestLoop::open();
+            } catch (SapiMismatchException $e) {
+                self::refuse('cannot reuse workers: ' . $e->getMessage());
+            }
+        }
         $root = getenv('PHP_ZYGOTE_DOCROOT');
         if ($root === false || $root === '' || !is_dir($root)) {
             self::refuse('PHP_ZYGOTE_DOCROOT must name the document root directory (got ' . var_export($root, true) . ')');
@@ -53,6 +68,19 @@ final class Docroot
         // Output during boot must not reach the SAPI: PHP would mark the
         // headers as sent in the master, and every fork would inherit it.
         ob_start();
+    }
+
+    /**
+     * Whether each worker serves many requests, PHP ending and beginning
+     * the request between them (PHP_ZYGOTE_DOCROOT_REUSE=1, set by Node
+     * for a pool that is not isolated), rather than one request per fork.
+     * The boot file then runs at the start of every request, like
+     * php-fpm's auto_prepend_file: PHP's request shutdown would discard
+     * whatever it defined in the master.
+     */
+    public static function reusesWorkers(): bool
+    {
+        return getenv('PHP_ZYGOTE_DOCROOT_REUSE') === '1';
     }
 
     /** The user's boot file (PHP_ZYGOTE_BOOT), to be required at global scope, or null. */
@@ -73,16 +101,16 @@ final class Docroot
     {
         $output = (string) ob_get_clean();
         if ($output !== '') {
-            fwrite(STDERR, $output); // the log, as boot output always is
+            fwrite(\Zygote\Runtime::stderr(), $output); // the log, as boot output always is
         }
         if (headers_sent($file, $line)) {
-            fwrite(STDERR, "php-zygote docroot: output was sent during boot ($file:$line), so header() will fail in every worker\n");
+            fwrite(\Zygote\Runtime::stderr(), "php-zygote docroot: output was sent during boot ($file:$line), so header() will fail in every worker\n");
         }
         self::$ini->applyToMaster();
         $root = (string) getenv('PHP_ZYGOTE_DOCROOT');
         $started = hrtime(true);
         $warm = (new OpcacheWarmer(self::$sapi))->warm($root);
-        fwrite(STDERR, sprintf(
+        fwrite(\Zygote\Runtime::stderr(), sprintf(
             "php-zygote docroot: opcache warm-up of %s: %d of %d .php files compiled in %d ms%s\n",
             $root,
             $warm['compiled'],
@@ -90,6 +118,39 @@ final class Docroot
             intdiv(hrtime(true) - $started, 1_000_000),
             $warm['stopped'] !== null ? ' (stopped: ' . $warm['stopped'] . ')' : '',
         ));
+    }
+
+    /**
+     * In a fresh worker with reused workers: from here on, every job runs
+     * in a PHP request of its own (php/docroot-request.php).
+     */
+    public static function serveRequests(\Socket $channel): never
+    {
+        RequestLoop::enter($channel, dirname(__DIR__, 2) . '/docroot-request.php');
+    }
+
+    /**
+     * At the start of each request of a reused worker, at global scope:
+     * reads the job (the process ends once Node closed the channel),
+     * then begin(). Everything static is new: PHP ended the request before.
+     */
+    public static function beginNext(): void
+    {
+        \Zygote\Runtime::becomeWorker(); // role and slow log: the request before took them along
+        self::$sapi = Sapi::open();
+        try {
+            $job = \Zygote\Worker::nextJobOn(RequestLoop::channel(), \Zygote\Zygote::maxFrameSize());
+        } catch (\Zygote\ChannelException $e) {
+            // exit() would only end this request; the loop would start the next.
+            fwrite(\Zygote\Runtime::stderr(), 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
+            self::$sapi->hardExit($e instanceof \Zygote\ProtocolException ? \Zygote\ProtocolException::EXIT_CODE : 0);
+        }
+        if ($job === null) {
+            self::$sapi->hardExit(0); // Node closed the channel: this worker is done
+        }
+        self::$ini = WebIni::fromCommandLine();
+        self::$ini->applyMemoryLimit();
+        self::begin($job);
     }
 
     /**
@@ -107,8 +168,10 @@ final class Docroot
         $headers = $c['headers'] ?? [];
         if (!is_string($script) || !is_string($cwd) || !is_array($server) || !is_array($headers)) {
             $job->fail(new InvalidContextException('a docroot job needs docroot.script, docroot.cwd (strings), server (object) and headers (pairs)', $job->id));
-            $job->awaitChannelEnd();
-            exit(0);
+            if (!self::reusesWorkers()) {
+                $job->awaitChannelEnd();
+            }
+            exit(0); // a reused worker goes on with its next request
         }
         // Every string of a docroot job is bytes, one character per byte,
         // like header values (docs/protocol.md, "Document root jobs").
@@ -199,12 +262,17 @@ final class Docroot
         try {
             self::$output->finish();
         } catch (\Throwable $e) {
-            fwrite(STDERR, 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
+            fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
         }
         self::$sapi->release();
         set_time_limit(0);
         $job = self::$job;
         self::$job = null;
+        if (self::reusesWorkers()) {
+            // PHP's request shutdown goes on (destructors of what is left,
+            // freeing the request), then the next request reads its job.
+            return;
+        }
         $job->awaitChannelEnd();
         // The request is over and answered, and this fork will never serve
         // another. PHP's own shutdown from here on (freeing every request
@@ -258,7 +326,7 @@ final class Docroot
 
     private static function refuse(string $why): never
     {
-        fwrite(STDERR, "php-zygote docroot: $why\n");
+        fwrite(\Zygote\Runtime::stderr(), "php-zygote docroot: $why\n");
         exit(SapiMismatchException::EXIT_CODE);
     }
 }

@@ -177,7 +177,7 @@ final class OpcacheWarmer
         if ($end !== null) {
             return [$end, []];
         }
-        fwrite(STDERR, "php-zygote docroot: opcache warm-up skipped {$files[$last]}: compiling it ended the process (its error is above)\n");
+        fwrite(\Zygote\Runtime::stderr(), "php-zygote docroot: opcache warm-up skipped {$files[$last]}: compiling it ended the process (its error is above)\n");
         return [$last + 1, [$files[$last]]];
     }
 

@@ -42,7 +42,7 @@ final class ResponseOutput
     {
         if ($this->done) {
             // After the final frame (destructors, late shutdown work): the log.
-            fwrite(STDERR, $bytes);
+            fwrite(\Zygote\Runtime::stderr(), $bytes);
             return;
         }
         $this->head ??= self::head();

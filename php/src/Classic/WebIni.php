@@ -69,8 +69,14 @@ final class WebIni
      */
     public function applyToMaster(): void
     {
+        $this->applyMemoryLimit();
+    }
+
+    /** The memory limit; also at the start of each request of a reused worker, whose ini_set() values PHP undoes between requests. */
+    public function applyMemoryLimit(): void
+    {
         if (ini_set('memory_limit', $this->values['memory_limit']) === false) {
-            fwrite(STDERR, 'php-zygote docroot: memory_limit=' . $this->values['memory_limit'] . ' refused (the master already uses ' . memory_get_usage(true) . " bytes); workers keep memory_limit=" . ini_get('memory_limit') . "\n");
+            fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: memory_limit=' . $this->values['memory_limit'] . ' refused (the master already uses ' . memory_get_usage(true) . " bytes); workers keep memory_limit=" . ini_get('memory_limit') . "\n");
         }
     }
 

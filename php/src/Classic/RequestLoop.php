@@ -1,0 +1,102 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Zygote\Classic;
+
+/**
+ * Many PHP requests in one forked worker, each begun and ended by PHP
+ * itself, as php-fpm serves requests: through the small C library
+ * src-native/php-request-loop.c (prebuilds/linux-<arch>/), loaded with
+ * FFI. PHP code cannot end its own request and go on; that library's
+ * zygote_request_loop() ends the current request (PHP's request shutdown:
+ * shutdown functions, destructors, every request structure freed, ini and
+ * declared functions and classes undone) and runs a script as a fresh
+ * request, again and again, never returning.
+ *
+ * The channel to Node must outlive each request, while PHP closes every
+ * socket and stream a request opened: the library keeps a copy of its fd
+ * that no PHP object owns, and each request opens its own handle on it.
+ */
+final class RequestLoop
+{
+    private const CDEF = <<<'C'
+        int zygote_keep_channel(int fd);
+        int zygote_kept_channel(void);
+        int zygote_cloexec_from(int low);
+        int zygote_request_loop(const char *script);
+        C;
+
+    /** The library built for this machine, in the package's prebuilds/. */
+    public static function library(): string
+    {
+        $machine = php_uname('m');
+        $arch = ['x86_64' => 'x64', 'aarch64' => 'arm64'][$machine] ?? $machine;
+        return dirname(__DIR__, 3) . "/prebuilds/linux-$arch/php-request-loop.so";
+    }
+
+    /** @throws SapiMismatchException naming the library that is missing or cannot be loaded */
+    public static function open(): \FFI
+    {
+        $library = self::library();
+        if (!is_file($library)) {
+            throw new SapiMismatchException("reused workers need $library, which is missing (scripts/prebuild.sh builds it for linux-x64 and linux-arm64)");
+        }
+        try {
+            return \FFI::cdef(self::CDEF, $library);
+        } catch (\FFI\Exception $e) {
+            throw new SapiMismatchException("cannot load $library: " . $e->getMessage(), $e);
+        }
+    }
+
+    /**
+     * In a fresh worker: ends the current request (the master's, as
+     * inherited by the fork) and runs $script as one new request after
+     * another. Each request gets the channel with channel() and ends the
+     * process itself when there is no more work.
+     */
+    public static function enter(\Socket $channel, string $script): never
+    {
+        $ffi = self::open();
+        $fd = self::fdOf($channel);
+        if ($ffi->zygote_keep_channel($fd) < 0) {
+            throw new SapiMismatchException("cannot keep the channel (fd $fd) across requests");
+        }
+        $ffi->zygote_request_loop($script);
+        throw new SapiMismatchException("the request loop refused the script path $script (empty or longer than 4095 bytes)");
+    }
+
+    /** In a request of the loop: this request's own handle on the worker's channel. */
+    public static function channel(): \Socket
+    {
+        $ffi = self::open();
+        $stream = fopen('php://fd/' . $ffi->zygote_kept_channel(), 'r+');
+        // php://fd/N is a dup(2) of N without FD_CLOEXEC: the channel must
+        // not leak into processes the script starts.
+        $ffi->zygote_cloexec_from(3);
+        $socket = $stream === false ? false : socket_import_stream($stream);
+        if ($socket === false) {
+            throw new \Zygote\ChannelException('cannot open the kept channel (fd ' . $ffi->zygote_kept_channel() . ')');
+        }
+        return $socket;
+    }
+
+    /**
+     * The fd number of a socket, which PHP does not expose: the fd in
+     * /proc/self/fd that links to the socket's inode.
+     */
+    private static function fdOf(\Socket $socket): int
+    {
+        $stream = socket_export_stream($socket);
+        $inode = $stream === false ? false : (fstat($stream)['ino'] ?? false);
+        if ($inode === false) {
+            throw new SapiMismatchException('cannot read the inode of the channel socket');
+        }
+        foreach (scandir('/proc/self/fd') ?: [] as $entry) {
+            if (ctype_digit($entry) && @readlink("/proc/self/fd/$entry") === "socket:[$inode]") {
+                return (int) $entry;
+            }
+        }
+        throw new SapiMismatchException("no fd in /proc/self/fd is the channel socket (inode $inode)");
+    }
+}

@@ -1,0 +1,115 @@
+/*
+ * The request loop of a reused docroot worker, loaded into PHP (not Node)
+ * through FFI by php/src/Classic/RequestLoop.php.
+ *
+ * A PHP CLI process runs one request: its script. A worker that serves
+ * many requests must end each one with PHP's own request shutdown
+ * (shutdown functions, destructors, freeing every request structure,
+ * undoing ini_set and declared functions and classes) and begin the next
+ * with PHP's own request startup, as php-fpm does between requests. PHP
+ * code cannot do that itself: the shutdown frees the very stack it runs
+ * on. So PHP calls zygote_request_loop() once and it never returns: it
+ * shuts the current request down (the C stack below stays, unused), then
+ * runs the given script as a fresh request, again and again. The script
+ * reads one job, runs it, and ends the process itself when Node closes
+ * the channel.
+ *
+ * Linked with -z nodelete: the request shutdown unloads the FFI library
+ * handle PHP holds, and this code must stay mapped while it runs.
+ * The PHP functions it calls are exported by the php executable (the
+ * same symbols every PHP extension links against); their signatures are
+ * those of PHP 8.1 to 8.4.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern int php_request_startup(void);
+extern void php_request_shutdown(void *dummy);
+extern void zend_stream_init_filename(void *handle, const char *filename);
+extern void zend_destroy_file_handle(void *handle);
+extern _Bool php_execute_script(void *primary_file);
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* zend_file_handle is 80 bytes in PHP 8.1-8.4; this is room for it. */
+typedef struct {
+  _Alignas(16) unsigned char bytes[256];
+} file_handle_space;
+
+static int kept_channel = -1;
+static char script_path[4096];
+
+/*
+ * Keeps a copy of the worker's channel that no PHP object owns, so PHP's
+ * request shutdown (which closes every socket and stream of the request)
+ * leaves it open. CLOEXEC, like every fd of the worker. Returns the copy,
+ * or -1 with errno.
+ */
+int zygote_keep_channel(int fd) {
+  int kept = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (kept >= 0) kept_channel = kept;
+  return kept;
+}
+
+int zygote_kept_channel(void) { return kept_channel; }
+
+/*
+ * Marks every fd from `low` up close-on-exec. PHP's php://fd/N opens a
+ * dup(2) of N without CLOEXEC, and a channel must never leak into the
+ * processes a script starts (exec, proc_open, mail). Returns 0, or -1.
+ */
+int zygote_cloexec_from(int low) {
+  if (syscall(SYS_close_range, (unsigned)low, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+  /* Before Linux 5.11: one fcntl per open fd. */
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == NULL) return -1;
+  int own = dirfd(dir);
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    int fd = atoi(entry->d_name);
+    if (fd < low || fd == own) continue;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+  closedir(dir);
+  return 0;
+}
+
+/*
+ * Ends the current request and runs `script` as a new request, forever.
+ * Returns -1 at once (nothing ended) if the path does not fit; never
+ * returns otherwise. A request that cannot start ends the process with
+ * status 70 (EX_SOFTWARE): its channel closes and Node replaces it.
+ */
+int zygote_request_loop(const char *script) {
+  /* The caller's string is freed by the shutdown below. */
+  size_t length = strlen(script);
+  if (length == 0 || length >= sizeof script_path) return -1;
+  memcpy(script_path, script, length + 1);
+  for (;;) {
+    php_request_shutdown(NULL);
+    /* The request's streams are closed: fd 0 may be among them. It must
+       not become some file the next request opens. */
+    if (fcntl(0, F_GETFD) < 0) {
+      int null = open("/dev/null", O_RDONLY);
+      if (null > 0) {
+        dup2(null, 0);
+        close(null);
+      }
+    }
+    if (php_request_startup() != 0) _exit(70);
+    file_handle_space handle;
+    memset(&handle, 0, sizeof handle);
+    zend_stream_init_filename(&handle, script_path);
+    php_execute_script(&handle);
+    zend_destroy_file_handle(&handle);
+  }
+}

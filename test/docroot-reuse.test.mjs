@@ -1,0 +1,121 @@
+// serve --docroot --max-jobs N: php-fpm's model. A worker serves up to N
+// requests, and PHP's own request shutdown and startup run between them
+// (src-native/php-request-loop.c), so nothing of one request is seen by
+// the next although the process is the same.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCli, runCli } from './cli-process.mjs';
+import { killAll, until, childrenOf } from './helpers.mjs';
+
+const site = fileURLToPath(new URL('./fixtures/reuse', import.meta.url));
+const test = suite('serve --docroot --max-jobs: workers reused, PHP resetting each request');
+
+const MAX_JOBS = 6;
+let cleanups = [];
+let url;
+let cli;
+const scratch = mkdtempSync(join(tmpdir(), 'php-zygote-reuse-'));
+
+test.before(async () => {
+  cli = await startCli(cleanups, ['serve', '--docroot', site, '--boot', `${site}/boot.php`, '--port', '0', '--workers', '1', '--max-jobs', String(MAX_JOBS)]);
+  url = cli.url.replace(/\/$/, '');
+});
+test.after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await killAll();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const get = (path, init) => fetch(`${url}${path}`, { redirect: 'manual', ...init });
+const pidNow = async () => Number(await (await get('/pid.php')).text());
+
+test('one worker serves several requests, and none sees what the one before left', async () => {
+  const first = await (await get('/state.php')).json();
+  const second = await (await get('/state.php')).json();
+  assert.is(second.pid, first.pid, 'the same worker process');
+  for (const report of [first, second]) {
+    assert.is(report.hits, 1, 'globals start empty');
+    assert.is(report.static, 1, 'static properties start over');
+    assert.is(report.calls, 1, 'static variables start over');
+    assert.is(report.declaredBefore, false, 'functions declared at run time are gone');
+    assert.is(report.libLoads, 1, 'require_once loads its file again');
+    assert.is(report.precision, '14', 'ini_set() is undone');
+    assert.is(report.memoryLimit, '128M', 'the web memory limit, in every request');
+    assert.is(report.env, false, 'putenv() is undone');
+    assert.equal(report.headers.filter((h) => h.startsWith('X-Left-Behind')), [], 'no header of the request before');
+    assert.is(report.cwd, site, 'the working directory is the script\'s');
+  }
+});
+
+test('the boot file runs at the start of every request, like auto_prepend_file', async () => {
+  const report = await (await get('/state.php')).json();
+  assert.is(report.booted, true);
+  assert.is(report.bootRuns, 1, 'once per request, with the request\'s globals');
+});
+
+test('an object kept by a static property is destroyed when its request ends', async () => {
+  const marker = join(scratch, 'destructed');
+  const pid = await (await get(`/destruct.php?marker=${encodeURIComponent(marker)}`)).text();
+  await until(() => existsSync(marker), 5000, 'the destructor to run');
+  assert.is(readFileSync(marker, 'utf8'), pid);
+});
+
+test('a fatal error is a 500 for its request only, and exit() after a redirect ends the request: the worker serves on', async () => {
+  const own = [];
+  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '100']);
+  try {
+    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`, { redirect: 'manual' });
+    const before = await (await at('/pid.php')).text();
+    const res = await at('/fatal.php');
+    assert.is(res.status, 500);
+    await res.arrayBuffer();
+    const redirect = await at('/redirect.php');
+    assert.is(redirect.status, 302);
+    assert.is(redirect.headers.get('location'), '/state.php');
+    const report = await (await at('/state.php')).json();
+    assert.is(report.hits, 1);
+    assert.is(String(report.pid), before, 'the same worker all along');
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+});
+
+test(`a worker is replaced after --max-jobs (${MAX_JOBS}) requests`, async () => {
+  const pids = [];
+  for (let i = 0; i < MAX_JOBS * 2 + 1; i++) pids.push(await pidNow());
+  const runs = [];
+  for (const pid of pids) {
+    if (runs.length > 0 && runs[runs.length - 1].pid === pid) runs[runs.length - 1].count++;
+    else runs.push({ pid, count: 1 });
+  }
+  // The first run may be a worker's tail; every run after it is whole.
+  assert.ok(runs.length >= 2, `more than one worker over ${pids.length} requests`);
+  for (const run of runs.slice(1, -1)) assert.is(run.count, MAX_JOBS, `worker ${run.pid} served exactly --max-jobs requests`);
+  assert.ok(runs.every((run) => run.count <= MAX_JOBS));
+});
+
+test('the worker\'s channel does not leak into processes the script starts', async () => {
+  const fds = (await (await get('/fds.php')).text()).trim().split(/\s+/).map(Number).sort((a, b) => a - b);
+  // ls's stdio, plus the fd of the directory it lists.
+  assert.equal(fds.filter((fd) => fd > 3), [], `inherited fds: ${fds.join(' ')}`);
+});
+
+test('stopping the server leaves no worker behind', async () => {
+  const pid = await pidNow();
+  const serverPid = cli.child.pid;
+  assert.ok(childrenOf(serverPid).length > 0);
+  await cleanups.pop()();
+  await until(() => !existsSync(`/proc/${pid}`), 5000, 'the worker to be gone');
+});
+
+test('--isolated and --max-jobs together are refused, naming both flags', async () => {
+  const { code, text } = await runCli(['serve', '--docroot', site, '--isolated', '--max-jobs', '5', '--port', '0']);
+  assert.is(code, 64);
+  assert.match(text, /--isolated and --max-jobs cannot be combined/);
+});
+
+test.run();
