@@ -58,7 +58,7 @@ export class Twin {
       'cookies set': [ref.record.cookies, sub.record.cookies],
       'content type': [ref.record.contentType, sub.record.contentType],
     };
-    const accepted = acceptedTypeDifference(ref.record.contentType, sub.record.contentType, { sameBody, serverPage });
+    const accepted = acceptedTypeDifference(ref.record.contentType, sub.record.contentType, { serverPage });
     if (accepted) {
       this.accepted.add(`${accepted}: ${ref.record.contentType} / ${sub.record.contentType}`);
       delete fields['content type'];
@@ -83,20 +83,12 @@ export class Twin {
 }
 
 /**
- * The two content-type differences that are not the app's doing, or null:
- * - a static file: nginx's mime.types gives no charset and the old
- *   application/javascript; Node's `send` adds charset=utf-8 to text
- *   types and says text/javascript (RFC 9239 made it the one name). The
- *   media type must still be the same, and the bytes are compared.
- * - the server's own 403/404 page: nginx's is HTML, php-zygote's text.
+ * The content-type difference that is not the app's doing, or null: the
+ * server's own 403/404 page (nginx's is HTML, php-zygote's text).
  */
-function acceptedTypeDifference(ref, sub, { sameBody, serverPage }) {
+function acceptedTypeDifference(ref, sub, { serverPage }) {
   if (ref === sub) return null;
   if (serverPage) return 'the server\'s own error page';
-  if (!sameBody || ref === null || sub === null) return null;
-  const essence = (type) => type.split(';')[0].trim().toLowerCase().replace(/^application\/javascript$/, 'text/javascript');
-  const params = (type) => type.split(';').slice(1).map((p) => p.trim().toLowerCase()).filter((p) => p !== 'charset=utf-8');
-  if (essence(ref) === essence(sub) && params(ref).join() === params(sub).join() && !/charset/i.test(ref)) return 'a static file\'s type: send adds charset=utf-8, says text/javascript (RFC 9239)';
   return null;
 }
 
