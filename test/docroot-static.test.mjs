@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAll } from './helpers.mjs';
+import { killAll, statusPage } from './helpers.mjs';
 import { bytes, exchange } from './raw-http.mjs';
 import { serveSite } from './docroot-site.mjs';
 
@@ -108,6 +108,8 @@ test('a byte range is a 206 with Content-Range; an unsatisfiable one is a 416 na
   assert.is(beyond.status, 416);
   assert.is(beyond.headers.get('content-range'), 'bytes */21');
   assert.is(beyond.headers.get('etag'), null);
+  assert.is(beyond.headers.get('content-type'), 'text/html');
+  assert.is(await beyond.text(), statusPage('416 Range Not Satisfiable'));
 });
 
 test('HEAD has the headers of a GET and no body', async () => {
