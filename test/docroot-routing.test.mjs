@@ -115,6 +115,17 @@ test('an alias maps its URL prefix into another directory; DOCUMENT_ROOT stays t
   assert.is(redirect.headers.get('location'), '/wp-content/');
 });
 
+test('below an alias nothing missing runs the fallback, as under nginx\'s location ^~ /wp-content/ { alias ...; }: a missing file or script is the server\'s 404', async () => {
+  const { url } = await serveSite(cleanups, (s) => ({ fallback: '/index.php', aliases: { '/wp-content/': s.extra } }));
+  for (const path of ['/wp-content/no-such.css', '/wp-content/no/such/page', '/wp-content/no-such.php', '/wp-content/no-such.php/info']) {
+    const res = await fetch(`${url}${path}`);
+    assert.is(res.status, 404, path);
+    assert.is(await res.text(), statusPage('404 Not Found'), path);
+  }
+  // Outside the alias the fallback still runs.
+  assert.is((await seen(await fetch(`${url}/no-such.css`))).server.SCRIPT_NAME, '/index.php');
+});
+
 test('the server\'s own answers (404, 403, 400, 405, 301) are nginx\'s kind of HTML page, text/html without a charset; a HEAD gets its headers alone', async () => {
   const { url, port } = await serveSite(cleanups);
   const answers = {
