@@ -214,6 +214,42 @@ test('$_GET, $_POST, $_COOKIE, $_REQUEST, $_SERVER and php://input are filled fr
   assert.is(seen.cwd, root);
 });
 
+test('getenv() sees the request\'s CGI variables, as under php-fpm, for that request alone; names and values putenv() cannot hold are left out', async () => {
+  const { pool } = await start({ workers: 1 });
+  const first = JSON.parse(String((await run(pool, 'getenv.php', {
+    method: 'POST',
+    query: 'a=1',
+    headers: [['Host', 'example.test'], ['X-Name', 'zygote'], ['Proxy', 'http://evil'], ['Content-Type', 'text/plain']],
+    // A name with "=" would be read by putenv() as A set to "B=bad"; a NUL would cut the value short.
+    server: { CONTENT_TYPE: 'text/plain', 'A=B': 'bad', NUL_VALUE: 'a\u0000b' },
+  })).body));
+  assert.equal(first.getenv, {
+    REQUEST_METHOD: 'POST',
+    REQUEST_URI: '/getenv.php?a=1',
+    QUERY_STRING: 'a=1',
+    SCRIPT_NAME: '/getenv.php',
+    SCRIPT_FILENAME: `${root}/getenv.php`,
+    DOCUMENT_ROOT: root,
+    SERVER_NAME: 'example.test',
+    HTTP_HOST: 'example.test',
+    HTTP_X_NAME: 'zygote',
+    HTTP_PROXY: false, // httpoxy: never in the environment of what the script starts
+    CONTENT_TYPE: 'text/plain',
+    REQUEST_TIME: false, // PHP's, in $_SERVER only, as under php-fpm
+    A: false,
+    NUL_VALUE: false,
+    PATH: process.env.PATH, // the process environment is still there
+  });
+  // getenv() without a name lists them too, as fpm's does.
+  assert.equal(first.all, Object.fromEntries(Object.entries(first.getenv).filter(([, v]) => v !== false)));
+  const second = JSON.parse(String((await run(pool, 'getenv.php', { headers: [['Host', 'other.test']] })).body));
+  assert.is.not(second.pid, first.pid);
+  assert.is(second.getenv.REQUEST_METHOD, 'GET');
+  assert.is(second.getenv.HTTP_HOST, 'other.test');
+  assert.is(second.getenv.HTTP_X_NAME, false, 'the previous request\'s header is gone');
+  assert.is(second.getenv.CONTENT_TYPE, false);
+});
+
 test('php://input holds a JSON body byte for byte', async () => {
   const { pool } = await start();
   const body = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0, 0xff, 0xfe]), Buffer.from('"}')]);

@@ -91,10 +91,19 @@ test('the CGI variables, GET and POST as php-fpm gives them; PATH_INFO split; th
   assert.equal(pretty.get, { q: '1' });
 });
 
+test('getenv() reads the request as under php-fpm: method, Host, SCRIPT_NAME, a header', async () => {
+  const { getenv } = await (await get('/getenv.php?q=1', { headers: { 'x-name': 'zygote' } })).json();
+  assert.is(getenv.REQUEST_METHOD, 'GET');
+  assert.is(getenv.HTTP_HOST, new URL(url).host);
+  assert.is(getenv.SCRIPT_NAME, '/getenv.php');
+  assert.is(getenv.QUERY_STRING, 'q=1');
+  assert.is(getenv.HTTP_X_NAME, 'zygote');
+});
+
 test('static files come from Node, dotfiles are refused, a missing script goes to the fallback', async () => {
   const css = await get('/style.css');
   assert.is(css.status, 200);
-  assert.match(css.headers.get('content-type'), /^text\/css/);
+  assert.is(css.headers.get('content-type'), 'text/css');
   assert.ok(css.headers.get('etag'));
   // node:http, not fetch: fetch adds Cache-Control: no-cache to a conditional request (Fetch spec), which rightly defeats the 304.
   const conditional = await new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { killAll } from './helpers.mjs';
+import { killAll, statusPage } from './helpers.mjs';
+import { bytes, exchange } from './raw-http.mjs';
 import { serveSite } from './docroot-site.mjs';
 
 const test = suite('Document root: which URL runs which script, and which is a file');
@@ -60,7 +61,7 @@ test('a directory without its slash is a 301 to the slash, query kept; with it, 
   assert.is(redirect.headers.get('location'), '/sub/?x=1&y=2');
   const html = await fetch(`${url}/sub/`);
   assert.is(html.status, 200);
-  assert.match(html.headers.get('content-type'), /^text\/html/);
+  assert.is(html.headers.get('content-type'), 'text/html');
   assert.match(await html.text(), /sub index/);
   const root = await seen(await fetch(`${url}/`));
   assert.is(root.server.SCRIPT_NAME, '/index.php');
@@ -112,6 +113,48 @@ test('an alias maps its URL prefix into another directory; DOCUMENT_ROOT stays t
   const redirect = await fetch(`${url}/wp-content`, manual);
   assert.is(redirect.status, 301);
   assert.is(redirect.headers.get('location'), '/wp-content/');
+});
+
+test('below an alias nothing missing runs the fallback, as under nginx\'s location ^~ /wp-content/ { alias ...; }: a missing file or script is the server\'s 404', async () => {
+  const { url } = await serveSite(cleanups, (s) => ({ fallback: '/index.php', aliases: { '/wp-content/': s.extra } }));
+  for (const path of ['/wp-content/no-such.css', '/wp-content/no/such/page', '/wp-content/no-such.php', '/wp-content/no-such.php/info']) {
+    const res = await fetch(`${url}${path}`);
+    assert.is(res.status, 404, path);
+    assert.is(await res.text(), statusPage('404 Not Found'), path);
+  }
+  // Outside the alias the fallback still runs.
+  assert.is((await seen(await fetch(`${url}/no-such.css`))).server.SCRIPT_NAME, '/index.php');
+});
+
+test('the server\'s own answers (404, 403, 400, 405, 301) are nginx\'s kind of HTML page, text/html without a charset; a HEAD gets its headers alone', async () => {
+  const { url, port } = await serveSite(cleanups);
+  const answers = {
+    '/no/such/page': [404, 'Not Found'],
+    '/missing.php': [404, 'Not Found'],
+    '/.git/config': [403, 'Forbidden'],
+    '/noindex/': [403, 'Forbidden'],
+    '/a%5cb': [400, 'Bad Request'],
+  };
+  for (const [path, [status, phrase]] of Object.entries(answers)) {
+    const res = await fetch(`${url}${path}`, manual);
+    assert.is(res.status, status, path);
+    assert.is(res.headers.get('content-type'), 'text/html', path);
+    const body = await res.text();
+    assert.is(body, statusPage(`${status} ${phrase}`), path);
+    assert.is(res.headers.get('content-length'), String(Buffer.byteLength(body)), path);
+  }
+  const post = await fetch(`${url}/assets/style.css`, { method: 'POST', body: 'x' });
+  assert.is(await post.text(), statusPage('405 Method Not Allowed'));
+  assert.is(post.headers.get('content-type'), 'text/html');
+  const redirect = await fetch(`${url}/sub`, manual);
+  assert.is(redirect.headers.get('location'), '/sub/');
+  assert.is(await redirect.text(), statusPage('301 Moved Permanently'));
+  // Over a bare socket, so that a body sent after the headers would show.
+  const head = await exchange(port, bytes('HEAD /no/such/page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+  assert.is(head.status, 404);
+  assert.is(head.headers['content-type'].toString(), 'text/html');
+  assert.is(head.headers['content-length'].toString(), String(statusPage('404 Not Found').length));
+  assert.is(head.body.length, 0);
 });
 
 test('a streamed answer of a script passes through as with createRequestHandler', async () => {

@@ -124,3 +124,10 @@ export function childrenOf(ppid) {
   }
   return children;
 }
+
+/**
+ * The page the server answers with itself, byte for byte as nginx writes
+ * its own (CRLF lines), signed php-zygote: `statusPage('404 Not Found')`.
+ */
+export const statusPage = (title) =>
+  `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>php-zygote</center>\r\n</body>\r\n</html>\r\n`;

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool, createRequestHandler } from 'php-zygote';
-import { procState, sleep, killAll, until, within } from './helpers.mjs';
+import { procState, sleep, killAll, statusPage, until, within } from './helpers.mjs';
 import { bytes, exchange } from './raw-http.mjs';
 import { startCli } from './cli-process.mjs';
 
@@ -81,24 +81,27 @@ test('200 concurrent requests are all answered', async () => {
   assert.equal(answers, Array.from({ length: 200 }, (_, i) => `request ${i}`));
 });
 
-test('errors map to status codes: 413, 504, 502, 500, 503 with Retry-After', async () => {
+/** A failure answered with the server's own HTML page, as nginx answers its own. */
+async function assertStatusPage(res, status, phrase) {
+  assert.is(res.status, status);
+  assert.is(res.headers.get('content-type'), 'text/html');
+  assert.is(await res.text(), statusPage(`${status} ${phrase}`));
+}
+
+test('errors map to status codes, each with its HTML page: 413, 504, 502, 500, 503 with Retry-After', async () => {
   const { url } = await serve('http.php', { workers: 1, maxQueue: 1 }, { maxBodySize: 1024, timeout: 300 });
-  const big = await fetch(`${url}/upload`, { method: 'POST', body: Buffer.alloc(4096) });
-  assert.is(big.status, 413);
-  const slow = await fetch(`${url}/sleep?ms=5000`);
-  assert.is(slow.status, 504);
-  const crashed = await fetch(`${url}/exit`);
-  assert.is(crashed.status, 502);
-  const thrown = await fetch(`${url}/throw`);
-  assert.is(thrown.status, 500);
+  await assertStatusPage(await fetch(`${url}/upload`, { method: 'POST', body: Buffer.alloc(4096) }), 413, 'Payload Too Large');
+  await assertStatusPage(await fetch(`${url}/sleep?ms=5000`), 504, 'Gateway Timeout');
+  await assertStatusPage(await fetch(`${url}/exit`), 502, 'Bad Gateway');
+  await assertStatusPage(await fetch(`${url}/throw`), 500, 'Internal Server Error');
   // One request busy, one queued: the third finds the queue full.
   const busy = fetch(`${url}/sleep?ms=250`);
   await sleep(50);
   const queued = fetch(`${url}/sleep?ms=10`);
   await sleep(50);
   const full = await fetch(`${url}/sleep?ms=10`);
-  assert.is(full.status, 503);
   assert.is(full.headers.get('retry-after'), '1');
+  await assertStatusPage(full, 503, 'Service Unavailable');
   assert.is((await busy).status, 200);
   assert.is((await queued).status, 200);
 });
@@ -160,6 +163,7 @@ test('a body that stops arriving ends in 408 after bodyTimeout, and the option i
   const res = await exchange(port, 'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc');
   assert.is(res.status, 408);
   assert.is(res.headers.connection.toString(), 'close');
+  assert.is(res.body.toString(), statusPage('408 Request Timeout'));
   for (const bodyTimeout of [0, -1, Infinity, '30s']) {
     assert.throws(() => createRequestHandler(pool, { bodyTimeout }), /options\.bodyTimeout must be a positive number of milliseconds/);
   }
@@ -242,7 +246,8 @@ test('a body over --max-body gets its 413 every time, although the client is sti
   for (let i = 0; i < 10; i++) {
     const res = await within(fetch(`${url}/upload`, { method: 'POST', body }), 20000, `upload ${i}`);
     assert.is(res.status, 413, `try ${i}`);
-    assert.is(await res.text(), '413 Payload Too Large\n');
+    assert.is(res.headers.get('content-type'), 'text/html');
+    assert.is(await res.text(), statusPage('413 Payload Too Large'));
   }
   // Without a Content-Length (chunked), the limit is found mid-body.
   for (let i = 0; i < 3; i++) {

@@ -15,7 +15,7 @@
  * through unchanged and arbitrary bytes survive both ways; the PHP side
  * converts (php/src/Http/HeaderBytes.php, docs/protocol.md).
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import {
   BodyTimeoutError,
   BodyTooLargeError,
@@ -196,32 +196,33 @@ export function statusFor(error: Error): number {
   return 500;
 }
 
-const MESSAGES: Record<number, string> = {
-  301: 'Moved Permanently',
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  416: 'Range Not Satisfiable',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
 /**
- * A short plain-text answer of our own (an error, a redirect): `404 Not
- * Found`. With end false the body is written and the caller ends the
+ * A short answer of our own (an error, a redirect) as nginx gives its own
+ * (src/http/ngx_http_special_response.c): a small HTML page, `text/html`
+ * without a charset, the server named as nginx names itself with
+ * `server_tokens off`:
+ *
+ *   <html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n
+ *   <center><h1>404 Not Found</h1></center>\r\n<hr><center>php-zygote</center>\r\n</body>\r\n</html>\r\n
+ *
+ * so a browser shows a page, not bare text, and an app's error handling
+ * meets what it met behind nginx. The phrase is Node's, the one on the
+ * status line (nginx has a few of its own: `405 Not Allowed`,
+ * `504 Gateway Time-out`). A HEAD gets the headers alone (Node leaves the
+ * body out). With end false the body is written and the caller ends the
  * response (after draining an unwanted upload).
  */
 export function sendStatus(res: ServerResponse, status: number, extra: OutgoingHttpHeaders = {}, end = true): void {
-  const body = `${status} ${MESSAGES[status] ?? 'Error'}\n`;
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra });
-  // Node itself leaves the body out of an answer to HEAD.
+  const body = statusPage(status);
+  res.writeHead(status, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(body), ...extra });
   if (end) res.end(body);
   else res.write(body);
+}
+
+/** The page sendStatus answers with. */
+export function statusPage(status: number): string {
+  const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>php-zygote</center>\r\n</body>\r\n</html>\r\n`;
 }
 
 /**

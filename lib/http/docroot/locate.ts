@@ -20,17 +20,25 @@
  *      fallback script, else 404.
  *
  * URL paths under an alias prefix map into the alias's directory, all
- * others into the root. The file path is built from the decoded segments
- * by concatenation and checked to lie lexically inside that directory; it
- * is never passed through realpath: symlinks the administrator put inside
- * the root are followed (nginx's `disable_symlinks off`, which Debian's
- * DokuWiki needs for lib/tpl and lib/plugins). A URL cannot create a
- * symlink, and no `..` survives decoding, so lexical containment is what
- * a URL can be held to.
+ * others into the root. An alias is nginx's
+ *
+ *   location ^~ /wp-content/ { alias /var/lib/wordpress/wp-content/; }
+ *
+ * (Debian's examples/nginx-wordpress.conf): no try_files of its own, so
+ * what is missing below it (a file, a script) is a 404, never the
+ * fallback; a missing stylesheet does not boot the whole app.
+ *
+ * The file path is built from the decoded segments by concatenation and
+ * checked to lie lexically inside that directory; it is never passed
+ * through realpath: symlinks the administrator put inside the root are
+ * followed (nginx's `disable_symlinks off`, which Debian's DokuWiki needs
+ * for lib/tpl and lib/plugins). A URL cannot create a symlink, and no
+ * `..` survives decoding, so lexical containment is what a URL can be
+ * held to.
  */
 import { stat } from 'node:fs/promises';
 import { isForbidden } from './access.js';
-import type { DocrootConfig } from './docroot-options.js';
+import type { Alias, DocrootConfig } from './docroot-options.js';
 import { decodeUrlPath } from './url-path.js';
 
 /** A script to run, with its URL and file names. */
@@ -66,7 +74,7 @@ export async function locate(config: DocrootConfig, target: string): Promise<Dec
   if (php) {
     const script = await phpTarget(config, php[1], php[2] ?? '');
     if (script === 'denied') return FORBIDDEN;
-    return script !== null ? { kind: 'php', target: script } : fallback(config);
+    return script !== null ? { kind: 'php', target: script } : fallback(config, path);
   }
 
   const mapped = mapPath(config, path);
@@ -74,7 +82,7 @@ export async function locate(config: DocrootConfig, target: string): Promise<Dec
   const found = await kindOf(mapped.file);
   if (found === 'file') return { kind: 'static', root: mapped.root, file: mapped.file };
   if (found === 'denied') return FORBIDDEN;
-  if (found === 'none') return fallback(config);
+  if (found === 'none') return fallback(config, path);
   if (!path.endsWith('/')) return { kind: 'redirect', path: `${path}/` };
   for (const name of config.index) {
     if (name.endsWith('.php')) {
@@ -89,9 +97,9 @@ export async function locate(config: DocrootConfig, target: string): Promise<Dec
   return FORBIDDEN;
 }
 
-/** The configured front controller, run for the original URI; 404 without one, or when it is missing. */
-async function fallback(config: DocrootConfig): Promise<Decision> {
-  if (config.fallback === null) return NOT_FOUND;
+/** The configured front controller, run for the original URI; 404 without one, when it is missing, or below an alias. */
+async function fallback(config: DocrootConfig, path: string): Promise<Decision> {
+  if (config.fallback === null || aliasOf(config, path) !== null) return NOT_FOUND;
   const script = await phpTarget(config, config.fallback, '');
   return script !== null && script !== 'denied' ? { kind: 'php', target: script } : NOT_FOUND;
 }
@@ -108,12 +116,10 @@ async function phpTarget(config: DocrootConfig, scriptName: string, pathInfo: st
 function mapPath(config: DocrootConfig, path: string): { root: string; file: string } | null {
   let root = config.root;
   let rest = path;
-  for (const alias of config.aliases) {
-    if (path.startsWith(alias.prefix) || path === alias.prefix.slice(0, -1)) {
-      root = alias.dir;
-      rest = path.slice(alias.prefix.length - 1) || '/';
-      break;
-    }
+  const alias = aliasOf(config, path);
+  if (alias !== null) {
+    root = alias.dir;
+    rest = path.slice(alias.prefix.length - 1) || '/';
   }
   // Concatenation, not path.join or resolve: nothing is normalised away
   // behind the check below, and a trailing slash (directory wanted) stays.
@@ -121,6 +127,11 @@ function mapPath(config: DocrootConfig, path: string): { root: string; file: str
   const inside = root === '/' || file === root || file.startsWith(`${root}/`);
   if (!inside || file.includes('\0') || /\/\.\.?(?:\/|$)/.test(file.slice(root.length))) return null;
   return { root, file };
+}
+
+/** The alias whose prefix the URL path lies under (the longest: the list is sorted so), or null. */
+function aliasOf(config: DocrootConfig, path: string): Alias | null {
+  return config.aliases.find((alias) => path.startsWith(alias.prefix) || path === alias.prefix.slice(0, -1)) ?? null;
 }
 
 /** Follows symlinks (stat, not lstat), as nginx does by default. */

@@ -1,7 +1,7 @@
 /**
  * serveStatic(req, res, root, file): a file of the document root answered
  * by Node, never by PHP, with the `send` package (the engine of Express's
- * serve-static): MIME type from the extension, ETag and Last-Modified,
+ * serve-static): ETag and Last-Modified,
  * conditional GET (304) and If-Range, single byte ranges (206, 416),
  * HEAD, and a stream read at the client's pace.
  *
@@ -12,15 +12,21 @@
  * redirect.
  * send percent-decodes the path it gets, so each segment is encoded for
  * it: a file named `a%20b.css` is not looked up as `a b.css`.
+ *
+ * The Content-Type is nginx's for the extension (nginx-types.ts), set in
+ * send's 'headers' event (the hook serve-static's setHeaders uses), which
+ * comes before send picks its own type and makes it keep ours.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import send from 'send';
 import { sendStatus } from '../php-exchange.js';
+import { nginxContentType } from './nginx-types.js';
 import { encodeUrlPath } from './url-path.js';
 
 export function serveStatic(req: IncomingMessage, res: ServerResponse, root: string, file: string): void {
   const relative = root === '/' ? file : file.slice(root.length);
   send(req, encodeUrlPath(relative), { root, dotfiles: 'allow', index: false })
+    .on('headers', () => res.setHeader('content-type', nginxContentType(file)))
     .on('error', (error: Error & { status?: number; headers?: Record<string, string> }) => {
       if (res.headersSent) {
         // The file went away or failed mid-stream: the length promised

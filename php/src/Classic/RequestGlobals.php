@@ -5,9 +5,9 @@ declare(strict_types=1);
 namespace Zygote\Classic;
 
 /**
- * Fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST from the
- * HTTP front's job, the way PHP fills them under php-fpm from the
- * FastCGI parameters and the body: parse_str() is the parser PHP itself
+ * Fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST (and
+ * what getenv() sees) from the HTTP front's job, the way PHP fills them
+ * under php-fpm from the FastCGI parameters and the body: parse_str() is the parser PHP itself
  * uses for query strings and urlencoded bodies (same array syntax, same
  * name mangling, max_input_vars).
  */
@@ -45,6 +45,7 @@ final class RequestGlobals
                 $vars[$key] = (string) $value;
             }
         }
+        self::export($vars);
         $now = microtime(true);
         $vars['REQUEST_TIME_FLOAT'] = $now;
         $vars['REQUEST_TIME'] = (int) $now;
@@ -64,6 +65,33 @@ final class RequestGlobals
             $_FILES = $form->files();
         }
         $_REQUEST = self::request();
+    }
+
+    /**
+     * Under php-fpm, getenv('REQUEST_METHOD'), getenv('HTTP_HOST') and
+     * getenv() itself see the request's FastCGI parameters (fpm's SAPI
+     * getenv and environment import); the CLI SAPI only has the process
+     * environment, so the parameters are put there. They last one request:
+     * a docroot worker is a fresh fork, and PHP restores whatever putenv()
+     * changed at request end. REQUEST_TIME is PHP's, not a parameter, so it
+     * is not among them (getenv('REQUEST_TIME') is false under fpm too).
+     * Unlike under fpm, processes the script starts inherit them, as a CGI
+     * script's do; HTTP_PROXY never is one (httpoxy, dropped above).
+     *
+     * @param array<string, string> $vars
+     */
+    private static function export(array $vars): void
+    {
+        foreach ($vars as $name => $value) {
+            $name = (string) $name;
+            // putenv() throws on an empty name or one starting with "=",
+            // reads "A=B=C" as A set to "B=C", and stops at a NUL (a C
+            // string): such a variable is left out rather than set wrong.
+            if ($name === '' || strpbrk($name, "=\0") !== false || str_contains($value, "\0")) {
+                continue;
+            }
+            putenv("$name=$value");
+        }
     }
 
     /**
