@@ -70,6 +70,20 @@ test('with memoryBudget, the pool grows under load only as far as workers fit, c
   assert.is(done, 12, 'every job ran, the rest waited');
 });
 
+test('an isolated pool counts each worker the budget allows as two processes: the one running a job and its ready fork', async () => {
+  // The class itself (internal): its arithmetic, on one reading, is what changed.
+  const { MemoryBudget } = await import(new URL('../dist/lib/pool/memory-budget.js', import.meta.url).href);
+  const pids = [process.pid, process.pid, process.pid, process.pid]; // four processes of a known PSS
+  const limit = 4 * 1024 ** 3;
+  const expect = ({ used, perWorker }, perProcess) =>
+    Math.max(1, Math.min(256, Math.floor((pids.length + Math.floor((limit * 0.9 - used) / perWorker)) / perProcess)));
+  const plain = await new MemoryBudget(limit, 1, 256, { cgroup: null }).measure([], pids);
+  const isolated = await new MemoryBudget(limit, 1, 256, { cgroup: null, processesPerWorker: 2 }).measure([], pids);
+  assert.is(plain.allowed, expect(plain, 1));
+  assert.is(isolated.allowed, expect(isolated, 2));
+  assert.ok(isolated.allowed > 2 && isolated.allowed < plain.allowed, `about half: ${isolated.allowed} of ${plain.allowed}`);
+});
+
 test('options: memoryBudget needs max auto; bad values are refused naming the option', () => {
   assert.throws(() => new WorkerPool({ script, workers: 2, memoryBudget: '512M' }), (e) => /options\.memoryBudget needs workers: \{ max: 'auto' \}/.test(e.message));
   assert.throws(() => new WorkerPool({ script, workers: { max: 'auto' }, memoryBudget: 'lots' }), (e) => /options\.memoryBudget must be/.test(e.message));

@@ -13,8 +13,14 @@ const script = fileURLToPath(new URL('./fixtures/apps/echo.php', import.meta.url
 const test = suite('WorkerPool scheduling on a fake master');
 
 let nextPid = 100_000;
+/** Answers of 'hold' jobs, waiting for releaseHeld(). */
+const held = [];
+const releaseHeld = () => held.splice(0).forEach((answer) => answer());
 
-/** A worker that answers jobs by their body: 'crash' exits 1, 'hang' never answers, anything else echoes. */
+/**
+ * A worker that answers jobs by their body: 'crash' exits 1, 'hang' never
+ * answers, 'hold' answers at releaseHeld(), anything else echoes.
+ */
 class FakeWorker extends EventEmitter {
   exitSeen = false;
   #settleExit;
@@ -31,12 +37,14 @@ class FakeWorker extends EventEmitter {
       const job = { resolve, reject };
       this.#pending.add(job);
       if (String(body) === 'crash') setImmediate(() => this.die(1, null));
+      else if (String(body) === 'hold') held.push(() => { if (this.#pending.delete(job)) resolve({ body: Buffer.from(body), context: {} }); });
       else if (String(body) !== 'hang') setImmediate(() => { this.#pending.delete(job); resolve({ body: Buffer.from(body), context: {} }); });
     });
   }
   die(code, signal) {
     if (this.exitSeen) return;
     this.exitSeen = true;
+    this.log.push(['died', this.pid, Date.now(), code]);
     for (const job of this.#pending) job.reject(new WorkerExitedError(this.pid, code, signal, []));
     this.#pending.clear();
     setImmediate(() => this.#settleExit({ pid: this.pid, code, signal }));
@@ -99,6 +107,7 @@ let pools = [];
 test.after.each(async () => {
   await Promise.all(pools.map((p) => within(p.close({ timeout: 500 }), 5000, 'pool close')));
   pools = [];
+  held.length = 0;
 });
 
 /** The invariants stats() must hold at every moment a user can observe. */
@@ -221,6 +230,117 @@ test('close() rejects queued jobs, waits for running ones and for forks in fligh
   assert.is(pool.stats().state, 'closed');
   assert.is(pool.stats().workers.total, 0);
   await sleep(10);
+});
+
+test('isolated: the running jobs\' successors are forked while they run, and no more than max jobs run however many wait', async () => {
+  const { pool, log } = fakePool({ workers: 2, isolated: true });
+  let mostRunning = 0;
+  const look = (when) => {
+    const stats = pool.stats();
+    assertCoherent(stats, when);
+    mostRunning = Math.max(mostRunning, stats.jobs.running);
+  };
+  pool.on('workerCreate', () => look('at a workerCreate'));
+  pool.on('workerDestroy', () => look('at a workerDestroy'));
+  await pool.ready();
+  const jobs = Array.from({ length: 8 }, (_, i) => pool.run('hold').then(() => look(`after job ${i}`)));
+  for (const job of jobs) job.catch(() => {}); // if an assertion fails, the close that follows is not the news
+  look('with 8 jobs submitted');
+  for (let round = 0; round < 4; round++) {
+    await until(() => held.length === 2 && pool.stats().workers.idle === 2, 5000, `round ${round}: two jobs held, two ready forks`);
+    assert.equal(pool.stats().workers, { total: 4, starting: 0, idle: 2, busy: 2, retiring: 0 });
+    assert.is(pool.stats().jobs.queued, 6 - 2 * round);
+    assert.is(log.filter((e) => e[0] === 'run').length, 2 * (round + 1), 'jobs sent to workers: only as many as max');
+    releaseHeld();
+  }
+  await within(Promise.all(jobs), 5000, 'every job');
+  assert.is(mostRunning, 2);
+  assert.is(pool.stats().jobs.done, 8);
+  // Each job had a worker of its own; two more stand ready.
+  await until(() => pool.stats().workers.idle === 2 && pool.stats().workers.total === 2, 5000, 'the pool at rest');
+  assert.is(log.filter((e) => e[0] === 'fork').length, 10);
+});
+
+test('isolated with max auto: the memory budget caps the running jobs, and the ready forks, at what it allows', async () => {
+  // A budget nothing fits in: the pool keeps its minimum, one worker.
+  const { pool, log } = fakePool({ workers: { min: 1, max: 'auto' }, memoryBudget: '1M', tick: 10, isolated: true });
+  await pool.ready();
+  await until(() => pool.stats().memoryBudget !== null, 5000, 'a budget reading');
+  assert.is(pool.stats().memoryBudget.allowed, 1);
+  const jobs = Array.from({ length: 3 }, () => pool.run('hold'));
+  for (const job of jobs) job.catch(() => {}); // awaited below; a failed assertion first is the news
+  for (let round = 0; round < 3; round++) {
+    await until(() => held.length === 1 && pool.stats().workers.idle === 1, 5000, `round ${round}: one job held, one ready fork`);
+    assert.equal(pool.stats().workers, { total: 2, starting: 0, idle: 1, busy: 1, retiring: 0 });
+    assert.is(pool.stats().jobs.queued, 2 - round);
+    assert.is(log.filter((e) => e[0] === 'run').length, round + 1);
+    releaseHeld();
+  }
+  await within(Promise.all(jobs), 5000, 'every job');
+});
+
+test('isolated: workers that die at their first job still wait out the back-off before each fork', async () => {
+  const restartDelay = 40;
+  const { pool, log } = fakePool({ workers: 1, isolated: true, restartDelay, crashLimit: 100 });
+  pool.on('exit', ({ pid, reason }) => log.push(['exit', pid, Date.now(), reason]));
+  await pool.ready();
+  const results = await within(Promise.all(Array.from({ length: 5 }, () => pool.run('crash').then(() => null, (e) => e))), 10000, 'every job');
+  for (const error of results) assert.instance(error, WorkerExitedError);
+  // In the order things happened: no fork while a worker that died on its
+  // own waits for its exit (where its crash is recorded), and none sooner
+  // than restartDelay after the last crash recorded (timers never fire early).
+  const dying = new Set();
+  let lastCrash = null;
+  let forks = 0;
+  for (const [what, pid, at, detail] of log) {
+    if (what === 'died' && detail === 1) dying.add(pid);
+    if (what === 'exit' && detail === 'crashed') {
+      dying.delete(pid);
+      lastCrash = at;
+    }
+    if (what !== 'fork') continue;
+    forks++;
+    assert.is(dying.size, 0, `fork ${forks} came while a crashed worker's exit was not in`);
+    if (lastCrash !== null) assert.ok(at - lastCrash >= restartDelay - 1, `fork ${forks} came ${at - lastCrash} ms after a crash (restartDelay ${restartDelay})`);
+  }
+  assert.ok(forks <= results.length + 2, `${forks} forks for ${results.length} jobs`);
+});
+
+test('isolated: close() forks nothing more, retires the ready forks, lets running jobs finish and rejects queued ones', async () => {
+  const { pool, log, masters } = fakePool({ workers: 2, isolated: true });
+  await pool.ready();
+  const running = [pool.run('hold'), pool.run('hold')];
+  for (const job of running) job.catch(() => {}); // awaited below; a failed assertion first is the news
+  const queued = pool.run('queued');
+  await until(() => held.length === 2 && pool.stats().workers.idle === 2, 5000, 'two jobs held, two ready forks');
+  const forksBefore = log.filter((e) => e[0] === 'fork').length;
+  const closing = pool.close({ timeout: 5000 });
+  assert.instance(await queued.then(() => null, (e) => e), PoolClosedError);
+  await until(() => pool.stats().workers.retiring === 2 && pool.stats().workers.busy === 2, 5000, 'the ready forks retiring');
+  releaseHeld();
+  for (const job of running) assert.is(String((await within(job, 5000, 'a running job')).body), 'hold');
+  await within(closing, 5000, 'close');
+  assert.is(log.filter((e) => e[0] === 'fork').length, forksBefore, 'no fork once closing');
+  assert.is(pool.stats().workers.total, 0);
+  assert.ok(masters.flatMap((m) => m.workers).every((w) => w.exitSeen), 'every worker exited');
+});
+
+test('isolated: reload() forks one ready set from the new master; the running jobs finish on the old one', async () => {
+  const { pool, masters } = fakePool({ workers: 2, isolated: true });
+  const created = [];
+  pool.on('workerCreate', (info) => created.push(info));
+  await pool.ready();
+  const running = [pool.run('hold'), pool.run('hold')];
+  for (const job of running) job.catch(() => {}); // awaited below; a failed assertion first is the news
+  await until(() => held.length === 2 && pool.stats().workers.idle === 2, 5000, 'two jobs held, two ready forks');
+  const reloading = pool.reload();
+  await until(() => masters.length === 2 && pool.stats().workers.idle === 2 && created.some((c) => c.master === masters[1].pid), 5000, 'ready forks of the new master');
+  releaseHeld();
+  await within(Promise.all(running), 5000, 'the running jobs');
+  await within(reloading, 5000, 'reload');
+  assert.is(created.filter((c) => c.master === masters[1].pid).length, 2, 'the new master forked the ready set once');
+  assert.equal(pool.stats().workers, { total: 2, starting: 0, idle: 2, busy: 0, retiring: 0 });
+  assert.is(String((await pool.run('after')).body), 'after');
 });
 
 test.run();

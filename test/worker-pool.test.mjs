@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AbortError, CrashLoopError, JobTimeoutError, MasterStartError, PoolClosedError, ProtocolError, QueueFullError,
@@ -253,6 +255,42 @@ test('isolated mode gives every job a fresh fork: globals never leak between job
   const b = await pidOf(p.run(...act('set-global', 'x')));
   assert.is.not(a, b);
   await until(() => p.stats().workers.idle === 2, 5000, 'spare forks ready again');
+});
+
+test('isolated mode forks each running job\'s successor while it runs, runs at most max jobs at once, and close() leaves no process', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ready-forks-'));
+  try {
+    const p = pool({ workers: 2, isolated: true });
+    const created = [];
+    const destroyed = [];
+    p.on('workerCreate', ({ pid }) => created.push(pid));
+    p.on('workerDestroy', ({ pid }) => destroyed.push(pid));
+    await p.ready();
+    assert.is(created.length, 2);
+    // Six jobs that run until the gate opens: two run, four wait.
+    let settled = 0;
+    const jobs = Array.from({ length: 6 }, () => p.run(...act('gate', dir)).then((r) => { settled++; return Number(String(r.body)); }));
+    for (const job of jobs) job.catch(() => {}); // a failed assertion below closes the pool: its jobs' rejections are not the news
+    await until(() => p.stats().workers.idle === 2 && p.stats().jobs.running === 2, 10000, 'two ready forks while two jobs run');
+    assert.is(settled, 0, 'no job ended: the ready forks were forked while the jobs ran, not after them');
+    assert.is(created.length, 4);
+    assert.equal(p.stats().workers, { total: 4, starting: 0, idle: 2, busy: 2, retiring: 0 });
+    assert.is(p.stats().jobs.queued, 4, 'idle ready forks do not take jobs beyond max');
+    for (const pid of created.slice(2)) assert.ok(procState(pid) !== null, `ready fork ${pid} is a live process`);
+    await until(() => readFileSync(join(dir, 'count'), 'utf8') === '2 2', 10000, 'PHP to count both running jobs');
+    writeFileSync(join(dir, 'open'), '');
+    const pids = await within(Promise.all(jobs), 20000, 'every job');
+    assert.is(new Set(pids).size, 6, 'a fresh fork per job');
+    const [now, peak] = readFileSync(join(dir, 'count'), 'utf8').split(' ').map(Number);
+    assert.is(now, 0);
+    assert.is(peak, 2, 'PHP never saw more than max jobs at once');
+    await within(p.close(), 15000, 'close');
+    assert.equal(p.stats().workers, { total: 0, starting: 0, idle: 0, busy: 0, retiring: 0 });
+    assert.equal([...destroyed].sort(), [...created].sort(), 'every worker created was destroyed');
+    for (const pid of created) assert.is(procState(pid), null, `worker ${pid} was reaped`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('reload under continuous load loses nothing and replaces every worker', async () => {

@@ -43,7 +43,9 @@ Document root options:
                         the package's php/docroot.php)
 
   Each request runs in a fresh fork of the booted master (--isolated is
-  implied): classic PHP, nothing crosses requests, forks kept ready.
+  implied): classic PHP, nothing crosses requests. Forks are kept ready:
+  at most --workers requests run at once, each with its successor already
+  forked, so there are up to twice --workers PHP worker processes.
 
 Options:
   --port <n>            port to listen on (default 8080; 0 picks a free one)

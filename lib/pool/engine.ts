@@ -12,6 +12,12 @@
  * Every count stats() shows changes in the same synchronous step as the
  * state it counts, and before a job's promise settles, so a caller never
  * sees a finished job still running.
+ *
+ * Isolated pools (one job per worker) keep ready forks: a worker that
+ * starts its job is already leaving, so capacity is counted in idle and
+ * forking workers only, and its successor is forked while the job runs
+ * rather than after its exit. Jobs running at once stay capped at `max`
+ * by #dispatch, so such a pool has up to twice `max` processes.
  */
 import { AbortError, JobTimeoutError, MasterClosedError, MasterStartError, PoolClosedError, type CrashLoopError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
@@ -58,6 +64,10 @@ export interface EngineStats {
   opcacheTooSmall: boolean;
   /** With workers.max 'auto': the last memory reading and how many workers it allows; else null. */
   memoryBudget: BudgetReading | null;
+  /**
+   * Processes by state. In an isolated pool `total` may reach twice `max`:
+   * up to `max` busy, and as many idle or starting ready forks.
+   */
   workers: { total: number; starting: number; idle: number; busy: number; retiring: number };
   jobs: { done: number; failed: number; running: number; queued: number };
   masters: number;
@@ -139,7 +149,9 @@ export class PoolEngine {
     this.#settings = settings;
     this.#events = events;
     this.#supervisor = new Supervisor(settings);
-    this.#budget = settings.maxAuto ? new MemoryBudget(settings.memoryBudget, settings.min, settings.max) : null;
+    this.#budget = settings.maxAuto
+      ? new MemoryBudget(settings.memoryBudget, settings.min, settings.max, { processesPerWorker: settings.isolated ? 2 : 1 })
+      : null;
     this.#queue = new JobQueue(settings.maxQueue, settings.queueTimeout, (job, error) => this.#settle(job, error));
     this.#masters = new Masters(factory, settings.master, {
       log: (line) => events.log(line),
@@ -167,7 +179,7 @@ export class PoolEngine {
     let job: Job;
     try {
       job = new Job(body, encodeContext(options.context), options);
-      this.#queue.admit(this.#idle.length);
+      this.#queue.admit(this.#startable());
     } catch (err) {
       return Promise.reject(err as Error); // InvalidContextError, QueueFullError
     }
@@ -259,8 +271,23 @@ export class PoolEngine {
     return fork;
   }
 
+  /** Workers cap: `max`, or what the memory budget allows now. */
+  get #max(): number {
+    return this.#budget ? this.#budget.allowed : this.#settings.max;
+  }
+
+  /**
+   * Jobs that could start now: the idle workers. In an isolated pool those
+   * include the ready forks standing behind running jobs, so `max` caps
+   * the running jobs rather than the workers.
+   */
+  #startable(): number {
+    if (!this.#settings.isolated) return this.#idle.length;
+    return Math.min(this.#idle.length, Math.max(0, this.#max - this.#running));
+  }
+
   #dispatch(): void {
-    while (this.#queue.length > 0 && this.#idle.length > 0) {
+    while (this.#queue.length > 0 && this.#startable() > 0) {
       const slot = this.#idle.shift() as Slot;
       // Its exit was seen (the reap is on its way): a job sent there would
       // fail without having run.
@@ -377,7 +404,8 @@ export class PoolEngine {
     if (alive && waiting && waiting.length > 0 && waiting[0].startedAt === null) this.#startJob(slot, waiting[0]);
     if (slot.inFlight === 0) this.#release(slot);
     if (!(error && neverStarted)) this.#settle(job, error, result);
-    else this.#dispatch();
+    // Requeued, or (isolated) a place under `max` freed: see #settle.
+    if ((error && neverStarted) || this.#settings.isolated) this.#dispatch();
   }
 
   /** The job no longer occupies its slot (answered, timed out or aborted). */
@@ -390,6 +418,7 @@ export class PoolEngine {
 
   #settle(job: Job, error: Error | null, result?: JobResult): void {
     if (job.settled) return;
+    const ran = job.slot !== null;
     this.#detach(job);
     if (error) {
       this.#failed++;
@@ -403,6 +432,9 @@ export class PoolEngine {
     const now = performance.now();
     const started = job.startedAt;
     this.#events.job({ waitMs: (started ?? now) - job.queuedAt, runMs: started === null ? null : now - started, error });
+    // Isolated: a job that ended frees a place under `max` (not a worker:
+    // its worker retires), and a ready fork may be waiting for it.
+    if (this.#settings.isolated && ran) this.#dispatch();
   }
 
   #abort(job: Job): void {
@@ -522,8 +554,11 @@ export class PoolEngine {
     const previous = this.#masters.others().concat(this.#masters.current ?? []);
     const next = await this.#masters.boot();
     const old = this.#switchTo(next);
-    // Replacements first, so capacity never drops during the switch.
-    await Promise.allSettled(old.map(() => this.#spawn()));
+    // Replacements first, so capacity never drops during the switch. An
+    // isolated pool's capacity is its ready forks, which #switchTo's
+    // #maintain already forks from the new master; its busy workers leave
+    // after their job anyway and need no replacement of their own.
+    await Promise.allSettled((this.#settings.isolated ? [] : old).map(() => this.#spawn()));
     for (const slot of old) {
       if (slot.state === 'idle') this.#retire(slot, 'reload');
       else slot.markForRetirement('reload');
@@ -554,19 +589,33 @@ export class PoolEngine {
 
   /**
    * Workers not retiring, and how many are wanted: `min`, or enough for
-   * the busy ones, the queue and `spare`, up to `max`.
+   * the busy ones, the queue and `spare`, up to `max`. In an isolated
+   * pool a busy worker exits after its job, so it is no capacity: `live`
+   * counts the ready (idle) ones (and dying ones, below), and what is
+   * wanted is forked while the busy ones still run (#dispatch keeps the
+   * running jobs under `max`).
    */
   #capacity(): { live: number; wanted: number } {
-    const { min, spare } = this.#settings;
-    const max = this.#budget ? this.#budget.allowed : this.#settings.max;
+    const { min, spare, isolated } = this.#settings;
+    const max = this.#max;
     let live = 0;
     let busy = 0;
     for (const slot of this.#slots) {
       // A worker that died on its own counts until its exit is in: that
       // is when the crash is recorded, and the back-off must hold for its
       // replacement. One the pool killed is 'retiring' at once.
-      if (slot.state !== 'retiring') live++;
       if (slot.state === 'busy') busy++;
+      if (!isolated) {
+        if (slot.state !== 'retiring') live++;
+      } else if (slot.state === 'idle' || (slot.state === 'retiring' && slot.reason === null)) {
+        // Isolated: the busy one's successor was forked when its job
+        // started. One whose death was seen (retiring, no reason of the
+        // pool's) still counts: its job's failure dispatches the next job
+        // before its exit records the crash, and that job must not fork
+        // past the back-off (workers dying at their first job would fork
+        // in a chain).
+        live++;
+      }
     }
     const uncapped = Math.max(min, busy + this.#queue.length);
     // Counted once per episode, like php-fpm's "max children reached".
@@ -601,7 +650,10 @@ export class PoolEngine {
       const workers = [...this.#slots].filter((s) => s.state !== 'retiring').map((s) => s.worker.pid);
       void this.#budget.measure(masters, workers).finally(() => {
         this.#measuringBudget = false;
-        this.#maintain(); // room for more, or fewer wanted now
+        // Room for more, or fewer wanted now. Isolated: a higher cap may
+        // also let a queued job start on a ready fork.
+        if (this.#settings.isolated) this.#dispatch();
+        else this.#maintain();
       });
     }
     if (this.#settings.opcacheCheck > 0 && now - this.#opcacheCheckedAt >= this.#settings.opcacheCheck) {

@@ -8,7 +8,9 @@
  *   allowed = workers now + (limit - headroom - in use) / median worker PSS
  *
  * `limit` is memoryBudget if given, else the container's (cgroup) limit,
- * else the machine's memory. `in use` is the cgroup's own figure when there
+ * else the machine's memory. An isolated pool has up to two processes per
+ * job it may run (the worker running it and the ready fork that will take
+ * the next), so there a worker allowed is counted as two processes. `in use` is the cgroup's own figure when there
  * is one (it counts Node, the masters and the workers as the kernel does),
  * else Node's RSS plus the masters' and workers' PSS.
  */
@@ -30,7 +32,7 @@ export interface BudgetReading {
   used: number;
   /** Median PSS of the workers, bytes. */
   perWorker: number;
-  /** How many workers fit, at least `min`, at most `cap`. */
+  /** How many workers fit, at least `min`, at most `cap` (isolated: jobs at once, two processes each). */
   allowed: number;
 }
 
@@ -39,13 +41,20 @@ export class MemoryBudget {
   readonly #cgroup: CgroupMemory | null;
   readonly #min: number;
   readonly #cap: number;
+  readonly #processesPerWorker: number;
   #reading: BudgetReading | null = null;
 
-  constructor(budget: number | null, min: number, cap: number, cgroup: CgroupMemory | null = cgroupMemory()) {
+  constructor(
+    budget: number | null,
+    min: number,
+    cap: number,
+    { cgroup = cgroupMemory(), processesPerWorker = 1 }: { cgroup?: CgroupMemory | null; processesPerWorker?: number } = {},
+  ) {
     this.#budget = budget;
     this.#cgroup = cgroup;
     this.#min = min;
     this.#cap = cap;
+    this.#processesPerWorker = processesPerWorker;
   }
 
   /** The last reading; before the first one, `min` workers (at least 1) are allowed. */
@@ -73,7 +82,9 @@ export class MemoryBudget {
       cgroupUsed ??
       process.memoryUsage.rss() + [...masters, ...workers].reduce((sum, m) => sum + (m?.pss ?? 0), 0);
     const room = limit * (1 - HEADROOM) - used;
-    const fit = workerPids.length + Math.floor(room / perWorker);
+    // Processes that fit, then workers: in an isolated pool a ready fork
+    // stands behind each running job, and `allowed` caps both.
+    const fit = Math.floor((workerPids.length + Math.floor(room / perWorker)) / this.#processesPerWorker);
     const allowed = Math.min(this.#cap, Math.max(this.#min, 1, fit));
     this.#reading = { limit, source, used, perWorker, allowed };
     return this.#reading;

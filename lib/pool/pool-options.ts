@@ -97,7 +97,12 @@ export interface WorkerPoolOptions extends MasterOptions {
    * go to PID 1 and a dead master's workers' exit status is lost.
    */
   adoptOrphans?: boolean;
-  /** A fresh fork per job: the worker exits after one job (classic PHP request isolation). */
+  /**
+   * A fresh fork per job: the worker exits after one job (classic PHP
+   * request isolation). A worker's successor is forked as soon as its job
+   * starts, so no job waits for fork(); at most `max` jobs run at once, and
+   * with the ready forks the pool has up to twice `max` processes.
+   */
   isolated?: boolean;
   /** Period of the memory and idle checks, ms. Default 1 s. */
   tick?: number;
@@ -116,6 +121,11 @@ export interface PoolSettings {
   watch: string[];
   spare: number;
   maxJobs: number;
+  /**
+   * One job per worker (maxJobs 1), with ready forks: a worker that starts
+   * its job is already leaving, so its successor is forked while it runs.
+   */
+  isolated: boolean;
   maxMemory: number;
   memoryMetric: 'pss' | 'rss';
   execTimeout: number;
@@ -230,6 +240,7 @@ export function validatePoolOptions(options: WorkerPoolOptions): PoolSettings {
     spare,
     // Isolation is a worker that runs one job: the pool keeps forks ready.
     maxJobs: o.isolated ? 1 : o.maxJobs,
+    isolated: o.isolated,
     maxMemory,
     memoryMetric: o.memoryMetric,
     execTimeout: o.execTimeout,
