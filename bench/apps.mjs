@@ -70,24 +70,32 @@ export async function run() {
   const missing = prerequisites([dokuwikiMissing(), wordpressMissing()], { mariadb: true });
   if (missing) return `${title}\nSkipped: ${missing}.\n`;
   const rows = [];
-  const cleanups = [];
-  const dir = mkdtempSync(join(tmpdir(), 'php-zygote-bench-apps-'));
-  try {
-    const wiki = await startDokuwiki(cleanups, join(dir, 'dokuwiki'), { workers: WORKERS });
-    // One visit each first: DokuWiki renders and caches the page on its first view.
-    for (const path of ['/doku.php', '/doku.php?id=wiki:syntax']) await wiki.twin.step('warm', { path });
-    rows.push(measure('DokuWiki start page', `${wiki.subject.url}/doku.php`, `${wiki.reference.url}/doku.php`));
-    rows.push(measure('DokuWiki page render (wiki:syntax)', `${wiki.subject.url}/doku.php?id=wiki:syntax`, `${wiki.reference.url}/doku.php?id=wiki:syntax`));
-    const wp = await startWordpress(cleanups, join(dir, 'wordpress'), { workers: WORKERS });
-    await installWordpress(wp.twin);
-    await wp.twin.step('warm', { path: '/' });
-    rows.push(measure('WordPress home page', `${wp.subject.url}/`, `${wp.reference.url}/`));
-  } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    rmSync(dir, { recursive: true, force: true });
+  // Both of php-zygote's models, each against its own nginx + php-fpm run
+  // (the servers of one model are stopped before the next starts).
+  const models = [
+    ['fresh fork', []],
+    ['reused, --max-jobs 500', ['--max-jobs', '500']],
+  ];
+  for (const [model, zygoteFlags] of models) {
+    const cleanups = [];
+    const dir = mkdtempSync(join(tmpdir(), 'php-zygote-bench-apps-'));
+    try {
+      const wiki = await startDokuwiki(cleanups, join(dir, 'dokuwiki'), { workers: WORKERS, zygoteFlags });
+      // One visit each first: DokuWiki renders and caches the page on its first view.
+      for (const path of ['/doku.php', '/doku.php?id=wiki:syntax']) await wiki.twin.step('warm', { path });
+      rows.push(measure(`DokuWiki start page (${model})`, `${wiki.subject.url}/doku.php`, `${wiki.reference.url}/doku.php`));
+      rows.push(measure(`DokuWiki page render, wiki:syntax (${model})`, `${wiki.subject.url}/doku.php?id=wiki:syntax`, `${wiki.reference.url}/doku.php?id=wiki:syntax`));
+      const wp = await startWordpress(cleanups, join(dir, 'wordpress'), { workers: WORKERS, zygoteFlags });
+      await installWordpress(wp.twin);
+      await wp.twin.step('warm', { path: '/' });
+      rows.push(measure(`WordPress home page (${model})`, `${wp.subject.url}/`, `${wp.reference.url}/`));
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   return `${title}
-wrk, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s per side, medians; ${WORKERS} PHP workers on each side (php-fpm pm = static; php-zygote forks one worker per request from its booted master), opcache on, loopback. The apps are Debian's packages, unmodified, served as in \`npm run test:apps\`.
+wrk, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s per side, medians; ${WORKERS} PHP workers on each side (php-fpm pm = static; php-zygote either forks one worker per request from its booted master, ready forks kept, or reuses each worker for 500 requests with PHP's own request shutdown between them), opcache on, loopback. The apps are Debian's packages, unmodified, served as in \`npm run test:apps\`.
 
 ${table(['page', 'php-zygote req/s', 'nginx + php-fpm req/s', 'zygote / fpm', 'php-zygote p50 (ms)', 'fpm p50 (ms)', 'php-zygote p99 (ms)', 'fpm p99 (ms)', 'non-2xx (zygote / fpm)'], rows)}
 `;

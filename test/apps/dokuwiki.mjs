@@ -69,12 +69,12 @@ export function dokuwikiMissing() {
 }
 
 /** Starts both servers on their own copies of a fresh wiki; resolves with the Twin that drives them. */
-export async function startDokuwiki(cleanups, dir, { workers = 2 } = {}) {
+export async function startDokuwiki(cleanups, dir, { workers = 2, zygoteFlags = [] } = {}) {
   mkdirSync(join(dir, 'fpm-state'), { recursive: true });
   mkdirSync(join(dir, 'zygote-state'), { recursive: true });
   const fpmState = writeState(join(dir, 'fpm-state'));
   const zygoteState = writeState(join(dir, 'zygote-state'));
   const reference = await startNginxFpm(cleanups, dir, { root: DOKUWIKI, workers, server: nginxLocations, fpmIni: { auto_prepend_file: fpmState.prepend } });
-  const subject = await startZygote(cleanups, { root: DOKUWIKI, workers, flags: ZYGOTE_FLAGS, boot: zygoteState.prepend });
+  const subject = await startZygote(cleanups, { root: DOKUWIKI, workers, flags: [...ZYGOTE_FLAGS, ...zygoteFlags], boot: zygoteState.prepend });
   return { twin: new Twin({ reference, subject }), reference, subject, data: { reference: fpmState.data, subject: zygoteState.data } };
 }

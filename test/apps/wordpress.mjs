@@ -92,14 +92,14 @@ export function ownUploadFolders(cleanups, { db, reference, subject }) {
 }
 
 /** Starts MariaDB and both servers, each on an empty database of its own; resolves with the Twin that drives them. */
-export async function startWordpress(cleanups, dir, { workers = 2 } = {}) {
+export async function startWordpress(cleanups, dir, { workers = 2, zygoteFlags = [] } = {}) {
   mkdirSync(dir, { recursive: true });
   const db = await startMariadb(cleanups, dir);
   db.sql(`CREATE DATABASE wp_fpm; CREATE DATABASE wp_zygote;
     CREATE USER '${DB.user}'@'127.0.0.1' IDENTIFIED BY '${DB.password}';
     GRANT ALL ON wp_fpm.* TO '${DB.user}'@'127.0.0.1'; GRANT ALL ON wp_zygote.* TO '${DB.user}'@'127.0.0.1';`);
   const reference = await startNginxFpm(cleanups, dir, { root: WORDPRESS, workers, server: nginxLocations });
-  const subject = await startZygote(cleanups, { root: WORDPRESS, workers, flags: ZYGOTE_FLAGS });
+  const subject = await startZygote(cleanups, { root: WORDPRESS, workers, flags: [...ZYGOTE_FLAGS, ...zygoteFlags] });
   writeConfig(cleanups, { dbPort: db.port, databases: { [reference.port]: 'wp_fpm', [subject.port]: 'wp_zygote' } });
   return { twin: new Twin({ reference, subject }), reference, subject, db };
 }
