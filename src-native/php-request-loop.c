@@ -33,6 +33,8 @@ extern void php_request_shutdown(void *dummy);
 extern void zend_stream_init_filename(void *handle, const char *filename);
 extern void zend_destroy_file_handle(void *handle);
 extern _Bool php_execute_script(void *primary_file);
+/* ZEND_FASTCALL is empty on x86-64 and arm64. */
+extern void _zend_hash_init(void *ht, unsigned size, void (*destructor)(void *), _Bool persistent);
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -88,14 +90,31 @@ int zygote_cloexec_from(int low) {
  * Returns -1 at once (nothing ended) if the path does not fit; never
  * returns otherwise. A request that cannot start ends the process with
  * status 70 (EX_SOFTWARE): its channel closes and Node replaces it.
+ *
+ * `pcre_cache` and `per_request_cache`, when not NULL, are PCRE's regex
+ * cache and its per_request_cache flag in pcre_globals (found and checked
+ * by the caller). PHP sets the flag for the CLI alone: its regex cache is
+ * then a table of the request, made at each request start and destroyed
+ * at its end, so a worker serving many requests would compile (and
+ * JIT-compile) every regex again in every request. Once the first
+ * request is shut down, the loop gives the worker php-fpm's cache
+ * instead: the flag cleared, and the table made again as PCRE makes it
+ * for every other SAPI at start-up, persistent and living as long as the
+ * process. One difference: its destructor (static in PHP) is not
+ * reachable, so an entry evicted from a full cache (over 4,096
+ * patterns) is not freed; the worker's --max-jobs bounds that.
  */
-int zygote_request_loop(const char *script) {
+int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per_request_cache) {
   /* The caller's string is freed by the shutdown below. */
   size_t length = strlen(script);
   if (length == 0 || length >= sizeof script_path) return -1;
   memcpy(script_path, script, length + 1);
   for (;;) {
     php_request_shutdown(NULL);
+    if (pcre_cache != NULL && per_request_cache != NULL && *per_request_cache) {
+      *per_request_cache = 0;
+      _zend_hash_init(pcre_cache, 0, NULL, 1);
+    }
     /* The request's streams are closed: fd 0 may be among them. It must
        not become some file the next request opens. */
     if (fcntl(0, F_GETFD) < 0) {

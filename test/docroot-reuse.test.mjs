@@ -98,6 +98,27 @@ test(`a worker is replaced after --max-jobs (${MAX_JOBS}) requests`, async () =>
   assert.ok(runs.every((run) => run.count <= MAX_JOBS));
 });
 
+test('compiled regexes stay good in the requests after the one that compiled them, also past a full cache', async () => {
+  const own = [];
+  const { url: base, output } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
+  try {
+    const pids = new Set();
+    // 3 x 2,000 patterns, each batch run twice: 6,000 distinct patterns
+    // fill PCRE's cache (4,096) and make it evict.
+    for (const from of [0, 0, 2000, 2000, 4000, 4000, 0]) {
+      const report = await (await fetch(`${base.replace(/\/$/, '')}/regex.php?from=${from}&count=2000`)).json();
+      assert.is(report.matched, 2000, `batch from ${from}`);
+      assert.is(report.fixed, 'mail EXAMPLE:ann and PHP:bob');
+      assert.is(report.error, 'No error');
+      pids.add(report.pid);
+    }
+    assert.is(pids.size, 1, 'one worker served them all');
+    assert.not.match(output().err, /pcre|Warning|Fatal/i);
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+});
+
 test('the worker\'s channel does not leak into processes the script starts', async () => {
   const fds = (await (await get('/fds.php')).text()).trim().split(/\s+/).map(Number).sort((a, b) => a - b);
   // ls's stdio, plus the fd of the directory it lists.

@@ -24,7 +24,24 @@ final class RequestLoop
         int zygote_keep_channel(int fd);
         int zygote_kept_channel(void);
         int zygote_cloexec_from(int low);
-        int zygote_request_loop(const char *script);
+        int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per_request_cache);
+        C;
+
+    /**
+     * PCRE's module globals up to the flag this needs (ext/pcre's
+     * zend_pcre_globals in PHP 8.1 to 8.4, 64-bit): the regex cache
+     * (a HashTable, 56 bytes), backtrack_limit and recursion_limit
+     * (zend_long), then the bools jit and per_request_cache.
+     */
+    private const PCRE_CDEF = <<<'C'
+        typedef struct {
+            unsigned char cache[56];
+            int64_t backtrack_limit;
+            int64_t recursion_limit;
+            unsigned char jit;
+            unsigned char per_request_cache;
+        } zygote_pcre_globals;
+        extern zygote_pcre_globals pcre_globals;
         C;
 
     /** The library built for this machine, in the package's prebuilds/. */
@@ -62,7 +79,8 @@ final class RequestLoop
         if ($ffi->zygote_keep_channel($fd) < 0) {
             throw new SapiMismatchException("cannot keep the channel (fd $fd) across requests");
         }
-        $ffi->zygote_request_loop($script);
+        [$cache, $flag] = self::pcreCache();
+        $ffi->zygote_request_loop($script, $cache, $flag);
         throw new SapiMismatchException("the request loop refused the script path $script (empty or longer than 4095 bytes)");
     }
 
@@ -79,6 +97,38 @@ final class RequestLoop
             throw new \Zygote\ChannelException('cannot open the kept channel (fd ' . $ffi->zygote_kept_channel() . ')');
         }
         return $socket;
+    }
+
+    /**
+     * PCRE's regex cache and its per_request_cache flag, for the loop to
+     * make the cache live across requests (src-native/php-request-loop.c),
+     * or [null, null] when pcre_globals does not read as expected: each
+     * field before the flag is checked against the ini setting it holds,
+     * and nothing is touched on a mismatch (regexes are then compiled in
+     * every request, as in the CLI; slower, nothing breaks).
+     *
+     * @return array{\FFI\CData|null, \FFI\CData|null}
+     */
+    private static function pcreCache(): array
+    {
+        if (PHP_INT_SIZE !== 8 || PHP_VERSION_ID < 80100 || PHP_VERSION_ID >= 80500) {
+            return [null, null];
+        }
+        try {
+            // Kept in a variable: the struct's type lives as long as $ffi.
+            $ffi = \FFI::cdef(self::PCRE_CDEF);
+            $pcre = $ffi->pcre_globals;
+        } catch (\FFI\Exception) {
+            return [null, null]; // no such symbol: PCRE is linked otherwise
+        }
+        $matches = $pcre->backtrack_limit === (int) ini_get('pcre.backtrack_limit')
+            && $pcre->recursion_limit === (int) ini_get('pcre.recursion_limit')
+            && $pcre->jit === (int) (bool) ini_get('pcre.jit')
+            && $pcre->per_request_cache === 1;
+        if (!$matches) {
+            return [null, null];
+        }
+        return [\FFI::cast('void *', \FFI::addr($pcre->cache)), \FFI::addr($pcre->per_request_cache)];
     }
 
     /**
