@@ -36,7 +36,7 @@
  * `..` survives decoding, so lexical containment is what a URL can be
  * held to.
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { isForbidden } from './access.js';
 import type { Alias, DocrootConfig } from './docroot-options.js';
 import { decodeUrlPath } from './url-path.js';
@@ -134,10 +134,18 @@ function aliasOf(config: DocrootConfig, path: string): Alias | null {
   return config.aliases.find((alias) => path.startsWith(alias.prefix) || path === alias.prefix.slice(0, -1)) ?? null;
 }
 
-/** Follows symlinks (stat, not lstat), as nginx does by default. */
+/**
+ * Follows symlinks (stat, not lstat), as nginx does by default.
+ * Synchronous, as nginx's own stat is: on a local file system it takes a
+ * few microseconds, while the promise version hands each stat to libuv's
+ * thread pool and back, two thread wake-ups per request that cost more
+ * than the stat (measured on DokuWiki with reused workers). Returns a
+ * promise still, so a caller need not care.
+ */
 async function kindOf(file: string): Promise<'file' | 'dir' | 'none' | 'denied'> {
   try {
-    const info = await stat(file);
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (info === undefined) return 'none';
     return info.isFile() ? 'file' : info.isDirectory() ? 'dir' : 'none';
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EACCES' ? 'denied' : 'none';
