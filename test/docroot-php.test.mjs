@@ -67,7 +67,7 @@ test('exit() after a redirect and die() deep in a function end the request with 
 
 test('the request\'s destructors run before its answer, and their output is part of it, as under php-fpm', async () => {
   const res = await get('/destruct.php');
-  assert.is(await res.text(), 'body destructed');
+  assert.is(await res.text(), 'body destructed, kept by a static property');
 });
 
 test('the CGI variables, GET and POST as php-fpm gives them; PATH_INFO split; the fallback keeps REQUEST_URI', async () => {

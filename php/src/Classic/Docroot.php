@@ -289,20 +289,19 @@ final class Docroot
     /**
      * The destructors of the request's objects, before its answer, as
      * PHP's own request shutdown runs them after the shutdown functions
-     * (zend_call_destructors): the global variables go in reverse order,
-     * then the cycles. Their output is part of the response, as under
-     * php-fpm. Objects kept alive elsewhere (a static property) are not
-     * destroyed: the process ends without PHP's shutdown (see end()).
+     * and before the output ends (zend_call_destructors): their output is
+     * part of the response, as under php-fpm. With a fresh fork per
+     * request this is the only time they run (the process then ends with
+     * _exit(), see end()); a reused worker's own shutdown finds them done.
      */
     private static function destroyGlobals(): void
     {
-        static $superglobals = ['GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1, '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1];
-        foreach (array_reverse(array_keys($GLOBALS)) as $name) {
-            if (!isset($superglobals[$name])) {
-                unset($GLOBALS[$name]);
-            }
+        try {
+            self::$sapi->callDestructors();
+        } catch (\Throwable $e) {
+            // A destructor threw: PHP's own shutdown would report it as uncaught.
+            error_log('PHP Fatal error:  Uncaught ' . $e);
         }
-        gc_collect_cycles();
     }
 
     /**

@@ -76,6 +76,7 @@ final class Sapi
         extern zygote_sapi_hooks sapi_module;
         extern char zend_error;
         int sapi_send_headers(void);
+        void zend_call_destructors(void);
         void _exit(int status);
         C;
 
@@ -232,6 +233,18 @@ final class Sapi
     public function sendHeaders(): void
     {
         $this->ffi->sapi_send_headers();
+    }
+
+    /**
+     * PHP's own zend_call_destructors(), the second step of its request
+     * shutdown: the global variables holding the last reference to an
+     * object go (in reverse order), then every object still alive has its
+     * destructor called (also those kept by a static property or a
+     * cycle). PHP's shutdown then finds them destructed already.
+     */
+    public function callDestructors(): void
+    {
+        $this->ffi->zend_call_destructors();
     }
 
     /**

@@ -25,6 +25,11 @@ final class HeaderBytes
     /** The bytes a context string stands for. */
     public static function decode(string $carried): string
     {
+        // Most strings are ASCII: nothing to undo, and no regex to run
+        // (a docroot request decodes some forty of them).
+        if (strpbrk($carried, "\xC2\xC3") === false) {
+            return $carried;
+        }
         // Only the two-byte UTF-8 sequences of U+0080..U+00FF need undoing.
         // C2 and C3 are never continuation bytes, so a match cannot start
         // inside another character; anything above U+00FF (not produced by
@@ -39,6 +44,9 @@ final class HeaderBytes
     /** The context string that carries these bytes. */
     public static function encode(string $bytes): string
     {
+        if (!preg_match('/[\x80-\xFF]/', $bytes)) {
+            return $bytes; // ASCII, as nearly every header is
+        }
         return preg_replace_callback(
             '/[\x80-\xFF]/',
             static fn (array $m): string => chr(0xC0 | (ord($m[0]) >> 6)) . chr(0x80 | (ord($m[0]) & 0x3F)),
