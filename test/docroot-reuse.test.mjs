@@ -84,6 +84,26 @@ test('a fatal error is a 500 for its request only, and exit() after a redirect e
   }
 });
 
+test('max_execution_time and memory_limit end their request with a 500, and the same worker serves on from a clean slate', async () => {
+  const own = [];
+  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
+  try {
+    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`);
+    const before = await (await at('/usage.php')).json();
+    for (const path of ['/timeout.php', '/memory.php', '/memory.php']) {
+      const res = await at(path);
+      assert.is(res.status, 500, path);
+      await res.arrayBuffer();
+    }
+    const after = await (await at('/usage.php')).json();
+    assert.is(after.pid, before.pid, 'the same worker');
+    assert.is(after.timeLimit, '30', 'the web time limit again');
+    assert.ok(Math.abs(after.memory - before.memory) < 64 * 1024, `the request starts with the memory it started with before (${before.memory} then ${after.memory})`);
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+});
+
 test(`a worker is replaced after --max-jobs (${MAX_JOBS}) requests`, async () => {
   const pids = [];
   for (let i = 0; i < MAX_JOBS * 2 + 1; i++) pids.push(await pidNow());
