@@ -70,6 +70,23 @@ test('with memoryBudget, the pool grows under load only as far as workers fit, c
   assert.is(done, 12, 'every job ran, the rest waited');
 });
 
+test('fresh forks, small until they serve, do not let more workers in: a worker costs the highest median PSS measured', async () => {
+  const { MemoryBudget } = await import(new URL('../dist/lib/pool/memory-budget.js', import.meta.url).href);
+  // Stand-ins for workers: this Node process (tens of MB of PSS) and idle
+  // shell processes (a few hundred KB), real processes with real PSS.
+  const small = Array.from({ length: 5 }, () => spawn('sleep', ['30'], { stdio: 'ignore' }));
+  try {
+    await Promise.all(small.map((child) => once(child, 'spawn')));
+    const budget = new MemoryBudget(8 * 1024 ** 3, 1, 256, { cgroup: null });
+    const served = await budget.measure([], [process.pid, process.pid, process.pid]);
+    const joined = await budget.measure([], [process.pid, process.pid, process.pid, ...small.map((c) => c.pid)]);
+    assert.ok(joined.perWorker >= served.perWorker, `the cost did not fall: ${served.perWorker} then ${joined.perWorker}`);
+    assert.ok(joined.allowed <= served.allowed, `no more workers allowed: ${served.allowed} then ${joined.allowed}`);
+  } finally {
+    for (const child of small) child.kill();
+  }
+});
+
 test('an isolated pool counts each worker the budget allows as two processes: the one running a job and its ready fork', async () => {
   // The class itself (internal): its arithmetic, on one reading, is what changed.
   const { MemoryBudget } = await import(new URL('../dist/lib/pool/memory-budget.js', import.meta.url).href);

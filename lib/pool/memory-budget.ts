@@ -5,7 +5,13 @@
  * and overstates what a worker costs many times. Here a worker costs its
  * PSS (shared pages split among the sharers), measured as the pool runs:
  *
- *   allowed = workers now + (limit - headroom - in use) / median worker PSS
+ *   allowed = (limit - headroom - in use by all but the workers) / worker cost
+ *
+ * A worker's cost is the highest median worker PSS measured so far: a
+ * fresh fork reads a fraction of what it will cost once it has served,
+ * so a median that fell because new workers joined must not let more in,
+ * and every worker, new or not, is counted at that cost rather than at
+ * what it reads now.
  *
  * `limit` is memoryBudget if given, else the container's (cgroup) limit,
  * else the machine's memory. An isolated pool has up to two processes per
@@ -30,7 +36,7 @@ export interface BudgetReading {
   source: 'memoryBudget' | 'cgroup' | 'machine';
   /** Bytes in use now (cgroup, or Node + masters + workers). */
   used: number;
-  /** Median PSS of the workers, bytes. */
+  /** What a worker costs, bytes: the highest median worker PSS measured so far. */
   perWorker: number;
   /** How many workers fit, at least `min`, at most `cap` (isolated: jobs at once, two processes each). */
   allowed: number;
@@ -73,7 +79,9 @@ export class MemoryBudget {
       Promise.all(workerPids.map((pid) => readMemory(pid))),
     ]);
     const pss = workers.flatMap((m) => (m ? [m.pss] : [])).sort((a, b) => a - b);
-    const perWorker = Math.max(MIN_WORKER_COST, pss.length > 0 ? pss[Math.floor(pss.length / 2)] : DEFAULT_WORKER_COST);
+    const median = pss.length > 0 ? pss[Math.floor(pss.length / 2)] : DEFAULT_WORKER_COST;
+    const perWorker = Math.max(MIN_WORKER_COST, median, this.#reading?.perWorker ?? 0);
+    const workersPss = pss.reduce((sum, bytes) => sum + bytes, 0);
     const cgroupLimit = this.#cgroup?.limit ?? null;
     const [limit, source]: [number, BudgetReading['source']] =
       this.#budget !== null ? [this.#budget, 'memoryBudget'] : cgroupLimit !== null ? [cgroupLimit, 'cgroup'] : [totalmem(), 'machine'];
@@ -81,10 +89,10 @@ export class MemoryBudget {
     const used =
       cgroupUsed ??
       process.memoryUsage.rss() + [...masters, ...workers].reduce((sum, m) => sum + (m?.pss ?? 0), 0);
-    const room = limit * (1 - HEADROOM) - used;
+    const room = limit * (1 - HEADROOM) - (used - workersPss);
     // Processes that fit, then workers: in an isolated pool a ready fork
     // stands behind each running job, and `allowed` caps both.
-    const fit = Math.floor((workerPids.length + Math.floor(room / perWorker)) / this.#processesPerWorker);
+    const fit = Math.floor(Math.floor(room / perWorker) / this.#processesPerWorker);
     const allowed = Math.min(this.#cap, Math.max(this.#min, 1, fit));
     this.#reading = { limit, source, used, perWorker, allowed };
     return this.#reading;
