@@ -7,6 +7,7 @@
 // runs first in every request, like php-fpm's auto_prepend_file.
 declare(strict_types=1);
 
+require __DIR__ . '/docroot-functions.php';
 \Zygote\Classic\Docroot::beginNext();
 if (\Zygote\Classic\Docroot::bootFile() !== null) {
     require \Zygote\Classic\Docroot::bootFile();

@@ -12,6 +12,7 @@
 declare(strict_types=1);
 
 \Zygote\Classic\Docroot::prepareMaster();
+require __DIR__ . '/docroot-functions.php';
 if (\Zygote\Classic\Docroot::bootFile() !== null && !\Zygote\Classic\Docroot::reusesWorkers()) {
     require \Zygote\Classic\Docroot::bootFile();
 }

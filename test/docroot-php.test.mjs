@@ -4,9 +4,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli } from './cli-process.mjs';
-import { killAll } from './helpers.mjs';
+import { killAll, until } from './helpers.mjs';
 
 const site = fileURLToPath(new URL('./fixtures/classic-docroot', import.meta.url));
 const test = suite('serve --docroot: php-fpm scripts run unchanged behind the Node router');
@@ -113,6 +116,19 @@ test('static files come from Node, dotfiles are refused, a missing script goes t
   assert.is((await get('/.htaccess')).status, 403);
   // With --fallback, a missing script goes to the front controller, as try_files does.
   assert.is((await (await get('/missing.php')).json()).server.REQUEST_URI, '/missing.php');
+});
+
+test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', async () => {
+  const marker = join(tmpdir(), `finished-${process.pid}-${Date.now()}`);
+  const res = await get(`/finish.php?marker=${encodeURIComponent(marker)}`);
+  assert.is(res.status, 200);
+  assert.is(res.headers.get('x-finished'), 'early');
+  assert.is(await res.text(), 'sent');
+  await until(() => existsSync(marker), 5000, 'the script to go on after the answer');
+  const after = JSON.parse(readFileSync(marker, 'utf8'));
+  rmSync(marker, { force: true });
+  assert.is(after.first, true);
+  assert.is(after.second, false, 'a second call has nothing to finish');
 });
 
 test.run();

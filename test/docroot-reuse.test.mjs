@@ -145,6 +145,19 @@ test('the worker\'s channel does not leak into processes the script starts', asy
   assert.equal(fds.filter((fd) => fd > 3), [], `inherited fds: ${fds.join(' ')}`);
 });
 
+test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', async () => {
+  const marker = join(scratch, `finished-${process.pid}-${Date.now()}`);
+  const res = await get(`/finish.php?marker=${encodeURIComponent(marker)}`);
+  assert.is(res.status, 200);
+  assert.is(res.headers.get('x-finished'), 'early');
+  assert.is(await res.text(), 'sent');
+  await until(() => existsSync(marker), 5000, 'the script to go on after the answer');
+  const after = JSON.parse(readFileSync(marker, 'utf8'));
+  rmSync(marker, { force: true });
+  assert.is(after.first, true);
+  assert.is(after.second, false, 'a second call has nothing to finish');
+});
+
 test('stopping the server leaves no worker behind', async () => {
   const pid = await pidNow();
   const serverPid = cli.child.pid;

@@ -39,6 +39,7 @@ final class Docroot
     private static ?Job $job = null;
     private static ?ResponseOutput $output = null;
     private static string $script = '';
+    private static bool $finished = false;
 
     /**
      * In the master, before anything else: checks that this PHP can be
@@ -216,6 +217,34 @@ final class Docroot
             error_log("php-zygote docroot: chdir($cwd) failed; the script runs in " . getcwd());
         }
         self::$script = $script;
+    }
+
+    /**
+     * php-fpm's fastcgi_finish_request(), which the CLI lacks
+     * (php/docroot-functions.php declares it): every output buffer is
+     * flushed, the headers and the whole response go to the client now,
+     * and the script goes on without it (later output is dropped), as
+     * Symfony's Response::send() and WordPress's wp-cron.php expect. The
+     * worker is busy until the script ends. False when there is no
+     * request to finish, or it was finished already.
+     */
+    public static function finishRequest(): bool
+    {
+        if (self::$job === null || self::$output === null || self::$finished) {
+            return false;
+        }
+        self::$finished = true;
+        while (ob_get_level() > 0 && @ob_end_flush()) {
+        }
+        if (!headers_sent()) {
+            self::$sapi->sendHeaders();
+        }
+        try {
+            self::$output->close();
+        } catch (\Throwable $e) {
+            fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
+        }
+        return true;
     }
 
     /** The script docroot.php requires after begin(). */

@@ -30,6 +30,8 @@ final class ResponseOutput
     private string $pending = '';
     private bool $streaming = false;
     private bool $done = false;
+    /** After fastcgi_finish_request(): later output goes nowhere, as under php-fpm. */
+    private bool $closed = false;
     /** @var array{status: int, headers: list<array{string, string}>}|null */
     private ?array $head = null;
 
@@ -40,6 +42,9 @@ final class ResponseOutput
     /** ub_write: output that left PHP's buffers. */
     public function write(string $bytes): void
     {
+        if ($this->closed) {
+            return;
+        }
         if ($this->done) {
             // After the final frame (destructors, late shutdown work): the log.
             fwrite(\Zygote\Runtime::stderr(), $bytes);
@@ -61,6 +66,13 @@ final class ResponseOutput
     }
 
     /** The last frame. Headers must have been sent (Sapi::sendHeaders) if no output did it. */
+    /** The response is complete now, and whatever the script prints later is dropped (fastcgi_finish_request()). */
+    public function close(): void
+    {
+        $this->finish();
+        $this->closed = true;
+    }
+
     public function finish(): void
     {
         if ($this->done) {
