@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -47,6 +48,31 @@ typedef struct {
 
 static int kept_channel = -1;
 static char script_path[4096];
+
+/* The SAPI module's hooks as the master left them, put back after every
+   request: a request that ended before it could undo its own hooks (a
+   fatal error or exit() in a shutdown function) would otherwise leave
+   pointers to PHP closures its shutdown has freed. */
+static uintptr_t *sapi_words = NULL;
+static uintptr_t sapi_saved[32];
+static size_t sapi_count = 0;
+
+/* The job of the request in progress, until it is answered: a request
+   that ended without answering leaves it here for the next request to
+   answer with an error, so that no job waits for an answer forever. */
+static long long pending_job = -1;
+
+int zygote_keep_sapi(uintptr_t *words, int count) {
+  if (words == NULL || count <= 0 || (size_t)count > sizeof sapi_saved / sizeof *sapi_saved) return -1;
+  memcpy(sapi_saved, words, (size_t)count * sizeof *words);
+  sapi_words = words;
+  sapi_count = (size_t)count;
+  return 0;
+}
+
+void zygote_job_begin(long long id) { pending_job = id; }
+void zygote_job_end(void) { pending_job = -1; }
+long long zygote_job_pending(void) { return pending_job; }
 
 /*
  * Keeps a copy of the worker's channel that no PHP object owns, so PHP's
@@ -111,6 +137,7 @@ int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per
   memcpy(script_path, script, length + 1);
   for (;;) {
     php_request_shutdown(NULL);
+    if (sapi_words != NULL) memcpy(sapi_words, sapi_saved, sapi_count * sizeof *sapi_words);
     if (pcre_cache != NULL && per_request_cache != NULL && *per_request_cache) {
       *per_request_cache = 0;
       _zend_hash_init(pcre_cache, 0, NULL, 1);

@@ -131,4 +131,10 @@ test('fastcgi_finish_request() answers at once with what was printed; the script
   assert.is(after.second, false, 'a second call has nothing to finish');
 });
 
+test('exit() in a shutdown function still answers with the request\'s output', async () => {
+  const res = await get('/shutdown-exit.php');
+  assert.is(res.status, 200);
+  assert.is(await res.text(), 'body and its shutdown');
+});
+
 test.run();

@@ -158,6 +158,28 @@ test('fastcgi_finish_request() answers at once with what was printed; the script
   assert.is(after.second, false, 'a second call has nothing to finish');
 });
 
+test('exit() in a shutdown function still answers with the output; a fatal error there is a 500; the worker serves on either way', async () => {
+  const own = [];
+  const { url: base, output } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
+  try {
+    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`);
+    const before = await (await at('/pid.php')).text();
+    const exited = await at('/shutdown-exit.php');
+    assert.is(exited.status, 200);
+    assert.is(await exited.text(), 'body and its shutdown');
+    const failed = await at('/shutdown-fatal.php');
+    assert.is(failed.status, 500);
+    await failed.arrayBuffer();
+    assert.is(await (await at('/pid.php')).text(), before, 'the same worker');
+    const report = await (await at('/state.php')).json();
+    assert.is(report.hits, 1);
+    assert.match(output().err, /a request ended without an answer/);
+    assert.ok(output().err.split('\n').length < 40, 'no loop of errors in the log');
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+});
+
 test('stopping the server leaves no worker behind', async () => {
   const pid = await pidNow();
   const serverPid = cli.child.pid;

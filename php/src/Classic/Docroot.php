@@ -40,6 +40,9 @@ final class Docroot
     private static ?ResponseOutput $output = null;
     private static string $script = '';
     private static bool $finished = false;
+    private static bool $ending = false;
+    /** Ends the request from PHP's destructor phase if no shutdown function could (see begin()). */
+    private static ?object $guard = null;
 
     /**
      * In the master, before anything else: checks that this PHP can be
@@ -127,7 +130,7 @@ final class Docroot
      */
     public static function serveRequests(\Socket $channel): never
     {
-        RequestLoop::enter($channel, dirname(__DIR__, 2) . '/docroot-request.php');
+        RequestLoop::enter($channel, dirname(__DIR__, 2) . '/docroot-request.php', self::$sapi->words(), Sapi::WORDS);
     }
 
     /**
@@ -140,7 +143,9 @@ final class Docroot
         \Zygote\Runtime::becomeWorker(); // role and slow log: the request before took them along
         self::$sapi = Sapi::open();
         try {
-            $job = \Zygote\Worker::nextJobOn(RequestLoop::channel(), \Zygote\Zygote::maxFrameSize());
+            $channel = RequestLoop::channel();
+            self::answerPendingJob($channel);
+            $job = \Zygote\Worker::nextJobOn($channel, \Zygote\Zygote::maxFrameSize());
         } catch (\Zygote\ChannelException $e) {
             // exit() would only end this request; the loop would start the next.
             fwrite(\Zygote\Runtime::stderr(), 'php-zygote worker ' . getmypid() . ': ' . $e->getMessage() . "\n");
@@ -162,6 +167,9 @@ final class Docroot
     public static function begin(Job $job): void
     {
         self::$job = $job;
+        if (self::reusesWorkers()) {
+            RequestLoop::jobStarted($job->id);
+        }
         $c = $job->context;
         $script = $c['docroot']['script'] ?? null;
         $cwd = $c['docroot']['cwd'] ?? null;
@@ -169,6 +177,7 @@ final class Docroot
         $headers = $c['headers'] ?? [];
         if (!is_string($script) || !is_string($cwd) || !is_array($server) || !is_array($headers)) {
             $job->fail(new InvalidContextException('a docroot job needs docroot.script, docroot.cwd (strings), server (object) and headers (pairs)', $job->id));
+            self::answered();
             if (!self::reusesWorkers()) {
                 $job->awaitChannelEnd();
             }
@@ -200,6 +209,14 @@ final class Docroot
         }
         unset($GLOBALS['argv'], $GLOBALS['argc']); // php-fpm has neither
         register_shutdown_function([self::class, 'shutdown']);
+        // exit() in a shutdown function ends PHP's shutdown functions, end()
+        // among them; destructors still run, so this one ends the request.
+        self::$guard = new class () {
+            public function __destruct()
+            {
+                Docroot::end();
+            }
+        };
         self::$ini->applyToRequest();
 
         // php-fpm's answers when there is nothing to run (security.limit_extensions, "Primary script unknown").
@@ -244,6 +261,7 @@ final class Docroot
         } catch (\Throwable $e) {
             fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
         }
+        self::answered();
         return true;
     }
 
@@ -272,9 +290,10 @@ final class Docroot
      */
     public static function end(): void
     {
-        if (self::$job === null || self::$output === null) {
+        if (self::$job === null || self::$output === null || self::$ending) {
             return;
         }
+        self::$ending = true;
         self::destroyGlobals();
         // The buffers still open are flushed to the client, as PHP does at
         // the end of a request. One that refuses to be removed stays.
@@ -293,6 +312,7 @@ final class Docroot
         } catch (\Throwable $e) {
             fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
         }
+        self::answered();
         self::$sapi->release();
         set_time_limit(0);
         $job = self::$job;
@@ -313,6 +333,37 @@ final class Docroot
         $error = error_get_last();
         $fatal = $error !== null && ($error['type'] & (E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOVERABLE_ERROR | E_PARSE)) !== 0;
         self::$sapi->hardExit($fatal ? 255 : 0);
+    }
+
+    /** The job has its final frame: nothing is left for the next request to answer. */
+    private static function answered(): void
+    {
+        if (self::reusesWorkers()) {
+            RequestLoop::jobAnswered();
+        }
+    }
+
+    /**
+     * A request before this one ended without an answer (a fatal error in
+     * a shutdown function, before end() ran): its job gets an error now,
+     * rather than waiting for an answer that will never come. Its output
+     * is lost with the request.
+     */
+    private static function answerPendingJob(\Socket $channel): void
+    {
+        $pending = RequestLoop::pendingJob();
+        if ($pending === null) {
+            return;
+        }
+        RequestLoop::jobAnswered();
+        fwrite(\Zygote\Runtime::stderr(), 'php-zygote worker ' . getmypid() . ": a request ended without an answer (a fatal error in a shutdown function?); its job gets an error\n");
+        (new \Zygote\Channel($channel, \Zygote\Zygote::maxFrameSize()))->write($pending, \Zygote\Frame::ERROR, [
+            'class' => 'Zygote\\Classic\\UnansweredRequest',
+            'message' => 'the request ended without an answer: a fatal error or exit() in its shutdown, before php-zygote could answer',
+            'file' => '',
+            'line' => 0,
+            'trace' => '',
+        ], '');
     }
 
     /**

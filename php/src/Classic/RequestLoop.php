@@ -25,7 +25,14 @@ final class RequestLoop
         int zygote_kept_channel(void);
         int zygote_cloexec_from(int low);
         int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per_request_cache);
+        int zygote_keep_sapi(uintptr_t *words, int count);
+        void zygote_job_begin(long long id);
+        void zygote_job_end(void);
+        long long zygote_job_pending(void);
         C;
+
+    /** This request's handle on the library (PHP frees it with the request). */
+    private static ?\FFI $ffi = null;
 
     /**
      * PCRE's module globals up to the flag this needs (ext/pcre's
@@ -72,22 +79,49 @@ final class RequestLoop
      * another. Each request gets the channel with channel() and ends the
      * process itself when there is no more work.
      */
-    public static function enter(\Socket $channel, string $script): never
+    public static function enter(\Socket $channel, string $script, \FFI\CData $sapiWords, int $sapiWordCount): never
     {
         $ffi = self::open();
         $fd = self::fdOf($channel);
         if ($ffi->zygote_keep_channel($fd) < 0) {
             throw new SapiMismatchException("cannot keep the channel (fd $fd) across requests");
         }
+        // Every request starts with the SAPI hooks as they are now, even
+        // after one that could not undo its own.
+        if ($ffi->zygote_keep_sapi($sapiWords, $sapiWordCount) < 0) {
+            throw new SapiMismatchException('cannot keep the SAPI module\'s hooks across requests');
+        }
         [$cache, $flag] = self::pcreCache();
         $ffi->zygote_request_loop($script, $cache, $flag);
         throw new SapiMismatchException("the request loop refused the script path $script (empty or longer than 4095 bytes)");
     }
 
+    /**
+     * The job of this request, until jobAnswered(): the library keeps it
+     * across the request's end, so that the next request answers it if
+     * this one could not (pendingJob()).
+     */
+    public static function jobStarted(int $id): void
+    {
+        (self::$ffi ??= self::open())->zygote_job_begin($id);
+    }
+
+    public static function jobAnswered(): void
+    {
+        (self::$ffi ??= self::open())->zygote_job_end();
+    }
+
+    /** The job a request before this one began and never answered, or null. */
+    public static function pendingJob(): ?int
+    {
+        $id = (self::$ffi ??= self::open())->zygote_job_pending();
+        return $id < 0 ? null : $id;
+    }
+
     /** In a request of the loop: this request's own handle on the worker's channel. */
     public static function channel(): \Socket
     {
-        $ffi = self::open();
+        $ffi = self::$ffi ??= self::open();
         $stream = fopen('php://fd/' . $ffi->zygote_kept_channel(), 'r+');
         // php://fd/N is a dup(2) of N without FD_CLOEXEC: the channel must
         // not leak into processes the script starts.

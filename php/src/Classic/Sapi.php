@@ -157,6 +157,14 @@ final class Sapi
         // header_handler is the CLI's or already NULL (a fork of a master that cleared it).
     }
 
+    /** The module's first 16 words, for RequestLoop to put back after every request. */
+    public function words(): \FFI\CData
+    {
+        return \FFI::addr($this->words->slot[0]);
+    }
+
+    public const WORDS = 16;
+
     /**
      * header(), setcookie(), session_start() and http_response_code()
      * then keep their headers in PHP's list (headers_list()) as under a
