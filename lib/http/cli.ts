@@ -38,7 +38,9 @@ Document root options:
                         20), applied by Node, which streams uploads to temp
                         files; also set as PHP's ini values
   --boot <file>         PHP run once in the master before forking (preload
-                        your framework's classes, warm caches)
+                        your framework's classes, warm caches); with
+                        --max-jobs, at the start of every request instead
+                        (like auto_prepend_file)
   --docroot-app <file>  the PHP runtime that runs the scripts (default
                         the package's php/docroot.php)
 
@@ -46,6 +48,10 @@ Document root options:
   implied): classic PHP, nothing crosses requests. Forks are kept ready:
   at most --workers requests run at once, each with its successor already
   forked, so there are up to twice --workers PHP worker processes.
+  --max-jobs <n> reuses each worker for n requests instead (0: no limit),
+  as php-fpm's pm.max_requests: PHP's own request shutdown and startup
+  run between them, so nothing crosses requests either, and a request
+  costs about a quarter of a fresh fork's CPU.
 
 Options:
   --port <n>            port to listen on (default 8080; 0 picks a free one)
