@@ -47,6 +47,10 @@ typedef struct {
 } file_handle_space;
 
 static int kept_channel = -1;
+/* The worker's own pid, taken when it keeps its channel: a process that a
+   script forked (pcntl_fork) runs the rest of its request in a copy of
+   this loop, and must end there instead of reading the worker's jobs. */
+static pid_t worker_pid = 0;
 static char script_path[4096];
 
 /* The SAPI module's hooks as the master left them, put back after every
@@ -82,7 +86,10 @@ long long zygote_job_pending(void) { return pending_job; }
  */
 int zygote_keep_channel(int fd) {
   int kept = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (kept >= 0) kept_channel = kept;
+  if (kept >= 0) {
+    kept_channel = kept;
+    worker_pid = getpid();
+  }
   return kept;
 }
 
@@ -137,6 +144,12 @@ int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per
   memcpy(script_path, script, length + 1);
   for (;;) {
     php_request_shutdown(NULL);
+    /* A child the script forked, at the end of its copy of the request:
+       only the worker serves jobs. */
+    if (worker_pid != 0 && getpid() != worker_pid) _exit(0);
+    /* An alarm the request set (pcntl_alarm) would kill the worker in a
+       later request: SIGALRM's default action ends the process. */
+    alarm(0);
     if (sapi_words != NULL) memcpy(sapi_words, sapi_saved, sapi_count * sizeof *sapi_words);
     if (pcre_cache != NULL && per_request_cache != NULL && *per_request_cache) {
       *per_request_cache = 0;

@@ -137,4 +137,10 @@ test('exit() in a shutdown function still answers with the request\'s output', a
   assert.is(await res.text(), 'body and its shutdown');
 });
 
+test('a child forked by a script never answers the request: the client gets the parent\'s answer', async () => {
+  const res = await get('/fork.php');
+  assert.is(res.status, 200);
+  assert.match(await res.text(), /^parent done \d+ \d+$/);
+});
+
 test.run();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli, runCli } from './cli-process.mjs';
-import { killAll, until, childrenOf } from './helpers.mjs';
+import { killAll, until, childrenOf, procState } from './helpers.mjs';
 
 const site = fileURLToPath(new URL('./fixtures/reuse', import.meta.url));
 const test = suite('serve --docroot --max-jobs: workers reused, PHP resetting each request');
@@ -175,6 +175,43 @@ test('exit() in a shutdown function still answers with the output; a fatal error
     assert.is(report.hits, 1);
     assert.match(output().err, /a request ended without an answer/);
     assert.ok(output().err.split('\n').length < 40, 'no loop of errors in the log');
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+});
+
+test('a child forked by a script never answers its job nor serves the worker\'s next ones; the worker serves on', async () => {
+  const own = [];
+  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
+  try {
+    const at = async (path) => {
+      const res = await fetch(`${base.replace(/\/$/, '')}${path}`);
+      return { status: res.status, text: await res.text() };
+    };
+    const worker = (await at('/pid.php')).text;
+    // The child ends before its parent answers, then after it.
+    const waited = await at('/fork.php');
+    assert.is(waited.status, 200);
+    assert.match(waited.text, new RegExp(`^parent done ${worker} \\d+$`), 'the parent\'s answer, nothing of the child');
+    const lingered = await at('/fork.php?linger=1');
+    assert.match(lingered.text, new RegExp(`^parent done ${worker} \\d+$`));
+    const child = Number(lingered.text.split(' ').pop());
+    await until(() => [null, 'Z'].includes(procState(child)), 5000, 'the lingering child to end');
+    for (let i = 0; i < 4; i++) assert.equal(await at('/pid.php'), { status: 200, text: worker }, 'the same worker answers every later job');
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+});
+
+test('an alarm a request left pending (pcntl_alarm) does not kill the worker in a later request', async () => {
+  const own = [];
+  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
+  try {
+    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`);
+    const worker = await (await at('/alarm.php')).text();
+    const slow = await at('/slow.php');
+    assert.is(slow.status, 200);
+    assert.is(await slow.text(), worker, 'the same worker, alive past the alarm');
   } finally {
     for (const cleanup of own.reverse()) await cleanup();
   }

@@ -41,6 +41,8 @@ final class Docroot
     private static string $script = '';
     private static bool $finished = false;
     private static bool $ending = false;
+    /** The process that serves the request: a child the script forks (pcntl_fork()) must never answer it. */
+    private static int $pid = 0;
     /** Ends the request from PHP's destructor phase if no shutdown function could (see begin()). */
     private static ?object $guard = null;
 
@@ -167,6 +169,7 @@ final class Docroot
     public static function begin(Job $job): void
     {
         self::$job = $job;
+        self::$pid = getmypid();
         if (self::reusesWorkers()) {
             RequestLoop::jobStarted($job->id);
         }
@@ -247,7 +250,7 @@ final class Docroot
      */
     public static function finishRequest(): bool
     {
-        if (self::$job === null || self::$output === null || self::$finished) {
+        if (self::$job === null || self::$output === null || self::$finished || self::isForkedChild()) {
             return false;
         }
         self::$finished = true;
@@ -293,6 +296,14 @@ final class Docroot
         if (self::$job === null || self::$output === null || self::$ending) {
             return;
         }
+        if (self::isForkedChild()) {
+            // The script forked and this child's copy of the request is
+            // over (its shutdown functions ran). The job is the parent's:
+            // the child ends here, without destructors, session write or
+            // answer, rather than answer in the parent's place or (reused
+            // workers) go on to read the parent's next job.
+            self::$sapi->hardExit(0);
+        }
         self::$ending = true;
         self::destroyGlobals();
         // The buffers still open are flushed to the client, as PHP does at
@@ -333,6 +344,12 @@ final class Docroot
         $error = error_get_last();
         $fatal = $error !== null && ($error['type'] & (E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOVERABLE_ERROR | E_PARSE)) !== 0;
         self::$sapi->hardExit($fatal ? 255 : 0);
+    }
+
+    /** Whether this is a child the script forked during the request (pcntl_fork()), not the worker. */
+    private static function isForkedChild(): bool
+    {
+        return self::$pid !== 0 && getmypid() !== self::$pid;
     }
 
     /** The job has its final frame: nothing is left for the next request to answer. */

@@ -35,14 +35,18 @@ final class ResponseOutput
     /** @var array{status: int, headers: list<array{string, string}>}|null */
     private ?array $head = null;
 
+    /** The worker's pid: a child the script forks shares this object, and its output must not reach the parent's client. */
+    private readonly int $pid;
+
     public function __construct(private readonly Job $job)
     {
+        $this->pid = getmypid();
     }
 
     /** ub_write: output that left PHP's buffers. */
     public function write(string $bytes): void
     {
-        if ($this->closed) {
+        if ($this->closed || getmypid() !== $this->pid) {
             return;
         }
         if ($this->done) {
@@ -60,7 +64,7 @@ final class ResponseOutput
     /** flush(): what reached the SAPI goes to the client now. */
     public function flush(): void
     {
-        if (!$this->done && $this->pending !== '') {
+        if (!$this->done && $this->pending !== '' && getmypid() === $this->pid) {
             $this->sendPart();
         }
     }
@@ -75,7 +79,7 @@ final class ResponseOutput
 
     public function finish(): void
     {
-        if ($this->done) {
+        if ($this->done || getmypid() !== $this->pid) {
             return;
         }
         $this->done = true;
