@@ -137,6 +137,20 @@ test('exit() in a shutdown function still answers with the request\'s output', a
   assert.is(await res.text(), 'body and its shutdown');
 });
 
+test('exit() in a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', async () => {
+  const answers = {};
+  for (const where of ['destructor', 'buffer', 'session', 'throwing-buffer']) {
+    const res = await get(`/end-exit.php?in=${where}`);
+    answers[where] = `${res.status} ${await res.text()}`;
+  }
+  assert.equal(answers, {
+    destructor: '200 body destructed',
+    buffer: '200 body',
+    session: '200 body writing',
+    'throwing-buffer': '500 body',
+  });
+});
+
 test('a child forked by a script never answers the request: the client gets the parent\'s answer', async () => {
   const res = await get('/fork.php');
   assert.is(res.status, 200);

@@ -180,6 +180,21 @@ test('exit() in a shutdown function still answers with the output; a fatal error
   }
 });
 
+test('exit() in a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', async () => {
+  const answers = {};
+  for (const where of ['destructor', 'buffer', 'session', 'throwing-buffer']) {
+    const res = await get(`/end-exit.php?in=${where}`);
+    answers[where] = `${res.status} ${await res.text()}`;
+  }
+  assert.equal(answers, {
+    destructor: '200 body destructed',
+    buffer: '200 body',
+    session: '200 body writing',
+    'throwing-buffer': '500 body',
+  });
+  assert.not.match(cli.output().err, /ended without an answer/);
+});
+
 test('a child forked by a script never answers its job nor serves the worker\'s next ones; the worker serves on', async () => {
   const own = [];
   const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);

@@ -41,6 +41,18 @@ final class Docroot
     private static string $script = '';
     private static bool $finished = false;
     private static bool $ending = false;
+    private const STEP_DESTRUCTORS = 0;
+    private const STEP_BUFFERS = 1;
+    private const STEP_SESSION = 2;
+    private const STEPS = 4; // the last one answers
+    /** The next step of end() to begin (runEndSteps()). */
+    private static int $step = 0;
+    /** The output buffer level whose flush was begun last. */
+    private static int $flushedLevel = -1;
+    /** How often a continuation waited for newer objects. */
+    private static int $postponed = 0;
+    /** @var list<EndContinuation> kept until PHP's destructor pass reaches them */
+    private static array $continuations = [];
     /** The process that serves the request: a child the script forks (pcntl_fork()) must never answer it. */
     private static int $pid = 0;
     /** Ends the request from PHP's destructor phase if no shutdown function could (see begin()). */
@@ -305,16 +317,86 @@ final class Docroot
             self::$sapi->hardExit(0);
         }
         self::$ending = true;
-        self::destroyGlobals();
-        // The buffers still open are flushed to the client, as PHP does at
-        // the end of a request. One that refuses to be removed stays.
-        while (ob_get_level() > 0 && @ob_end_flush()) {
+        self::runEndSteps();
+    }
+
+    /**
+     * @internal The rest of end(), from a continuation's destructor (see
+     * runEndSteps()): only once it is the newest object, as PHP's
+     * destructor pass (which never reuses a slot) reaches objects in the
+     * order they were made: every destructor before it has run then.
+     */
+    public static function resumeEnd(object $continuation): void
+    {
+        if (self::$job === null || !self::$ending || self::$step >= self::STEPS || self::isForkedChild()) {
+            return;
         }
-        // Before the answer: php-fpm writes the session before the request
-        // ends, and the client's next request may come at once.
-        if (session_status() === PHP_SESSION_ACTIVE) {
-            session_write_close();
+        $probe = new \stdClass();
+        $newest = spl_object_id($probe) === spl_object_id($continuation) + 1;
+        unset($probe);
+        if (!$newest && ++self::$postponed < 10_000) {
+            self::$continuations[] = new EndContinuation(); // after the objects made since
+            return;
         }
+        self::runEndSteps();
+    }
+
+    /**
+     * The steps of the request's end, each begun once: the destructors,
+     * the output buffers (one at a time), the session, the answer. Each
+     * step may run the script's code (a destructor, a buffer's callback, a
+     * session handler), and exit() there ends this method as it ends
+     * everything PHP code is running; so before each step an object is
+     * made whose destructor goes on with the next one (resumeEnd()). PHP
+     * calls it in its destructor pass, which goes on after an exit(): the
+     * one end() runs in the first step, or PHP's own at the request's
+     * shutdown. Without exit(), the steps run to the end here (from the
+     * first continuation PHP reaches in the destructors step) and the
+     * later continuations find nothing left to do.
+     */
+    private static function runEndSteps(): void
+    {
+        while (self::$step < self::STEPS) {
+            self::$continuations[] = new EndContinuation();
+            if (self::$step === self::STEP_BUFFERS) {
+                // The buffers still open are flushed to the client, as PHP
+                // does at the end of a request. One that refuses to be
+                // removed stays; an exit() in a callback loses its buffer only.
+                $level = ob_get_level();
+                if ($level > 0 && $level !== self::$flushedLevel) {
+                    self::$flushedLevel = $level;
+                    try {
+                        @ob_end_flush();
+                    } catch (\Throwable $e) {
+                        self::uncaught($e, true);
+                    }
+                    continue;
+                }
+                self::$step++;
+                continue;
+            }
+            $step = self::$step++;
+            if ($step === self::STEP_DESTRUCTORS) {
+                self::destroyGlobals();
+            } elseif ($step === self::STEP_SESSION) {
+                // Before the answer: php-fpm writes the session before the
+                // request ends, and the client's next request may come at once.
+                try {
+                    if (session_status() === PHP_SESSION_ACTIVE) {
+                        session_write_close();
+                    }
+                } catch (\Throwable $e) {
+                    self::uncaught($e, false); // php-fpm writes it after the response has gone
+                }
+            } else {
+                self::answer();
+            }
+        }
+    }
+
+    /** The last step of end(): the final frame; a fresh fork then ends. */
+    private static function answer(): void
+    {
         if (!headers_sent()) {
             self::$sapi->sendHeaders();
         }
@@ -344,6 +426,19 @@ final class Docroot
         $error = error_get_last();
         $fatal = $error !== null && ($error['type'] & (E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOVERABLE_ERROR | E_PARSE)) !== 0;
         self::$sapi->hardExit($fatal ? 255 : 0);
+    }
+
+    /**
+     * An exception thrown by the script's code at the request's end, as
+     * PHP reports it uncaught: logged and, when the status can still
+     * change, a 500, as php-fpm with display_errors off.
+     */
+    private static function uncaught(\Throwable $e, bool $status): void
+    {
+        error_log('PHP Fatal error:  Uncaught ' . $e);
+        if ($status && !headers_sent() && http_response_code() === 200) {
+            http_response_code(500);
+        }
     }
 
     /** Whether this is a child the script forked during the request (pcntl_fork()), not the worker. */
