@@ -434,8 +434,11 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
   const address = server.address() as { port: number };
   const shown = host.includes(':') ? `[${host}]` : host;
+  // The workers that serve at once: an isolated pool also has each one's
+  // successor forked already, which is not a worker more.
   const { workers } = pool.stats();
-  out.write(`php-zygote: serving ${values.docroot ?? script} on http://${shown}:${address.port} (${workers.total} workers)\n`);
+  const serving = typeof options.workers === 'number' ? options.workers : workers.total;
+  out.write(`php-zygote: serving ${values.docroot ?? script} on http://${shown}:${address.port} (${serving} ${serving === 1 ? 'worker' : 'workers'})\n`);
   if (opsServer) {
     const at = opsServer.address() as { address: string; port: number };
     out.write(`php-zygote: metrics on http://${at.address.includes(':') ? `[${at.address}]` : at.address}:${at.port}/metrics\n`);
