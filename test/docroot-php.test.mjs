@@ -4,12 +4,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli } from './cli-process.mjs';
-import { killAll, until } from './helpers.mjs';
+import { killAll } from './helpers.mjs';
+import { exitAtTheEndStillAnswers, finishRequestAnswersAtOnce } from './docroot-endings.mjs';
 
 const site = fileURLToPath(new URL('./fixtures/classic-docroot', import.meta.url));
 const test = suite('serve --docroot: php-fpm scripts run unchanged behind the Node router');
@@ -118,38 +117,9 @@ test('static files come from Node, dotfiles are refused, a missing script goes t
   assert.is((await (await get('/missing.php')).json()).server.REQUEST_URI, '/missing.php');
 });
 
-test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', async () => {
-  const marker = join(tmpdir(), `finished-${process.pid}-${Date.now()}`);
-  const res = await get(`/finish.php?marker=${encodeURIComponent(marker)}`);
-  assert.is(res.status, 200);
-  assert.is(res.headers.get('x-finished'), 'early');
-  assert.is(await res.text(), 'sent');
-  await until(() => existsSync(marker), 5000, 'the script to go on after the answer');
-  const after = JSON.parse(readFileSync(marker, 'utf8'));
-  rmSync(marker, { force: true });
-  assert.is(after.first, true);
-  assert.is(after.second, false, 'a second call has nothing to finish');
-});
+test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', () => finishRequestAnswersAtOnce(get, tmpdir()));
 
-test('exit() in a shutdown function still answers with the request\'s output', async () => {
-  const res = await get('/shutdown-exit.php');
-  assert.is(res.status, 200);
-  assert.is(await res.text(), 'body and its shutdown');
-});
-
-test('exit() in a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', async () => {
-  const answers = {};
-  for (const where of ['destructor', 'buffer', 'session', 'throwing-buffer']) {
-    const res = await get(`/end-exit.php?in=${where}`);
-    answers[where] = `${res.status} ${await res.text()}`;
-  }
-  assert.equal(answers, {
-    destructor: '200 body destructed',
-    buffer: '200 body',
-    session: '200 body writing',
-    'throwing-buffer': '500 body',
-  });
-});
+test('exit() in a shutdown function, a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', () => exitAtTheEndStillAnswers(get));
 
 test('a child forked by a script never answers the request: the client gets the parent\'s answer', async () => {
   const res = await get('/fork.php');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli, runCli } from './cli-process.mjs';
 import { killAll, until, childrenOf, procState } from './helpers.mjs';
+import { exitAtTheEndStillAnswers, finishRequestAnswersAtOnce } from './docroot-endings.mjs';
 
 const site = fileURLToPath(new URL('./fixtures/reuse', import.meta.url));
 const test = suite('serve --docroot --max-jobs: workers reused, PHP resetting each request');
@@ -145,18 +146,7 @@ test('the worker\'s channel does not leak into processes the script starts', asy
   assert.equal(fds.filter((fd) => fd > 3), [], `inherited fds: ${fds.join(' ')}`);
 });
 
-test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', async () => {
-  const marker = join(scratch, `finished-${process.pid}-${Date.now()}`);
-  const res = await get(`/finish.php?marker=${encodeURIComponent(marker)}`);
-  assert.is(res.status, 200);
-  assert.is(res.headers.get('x-finished'), 'early');
-  assert.is(await res.text(), 'sent');
-  await until(() => existsSync(marker), 5000, 'the script to go on after the answer');
-  const after = JSON.parse(readFileSync(marker, 'utf8'));
-  rmSync(marker, { force: true });
-  assert.is(after.first, true);
-  assert.is(after.second, false, 'a second call has nothing to finish');
-});
+test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', () => finishRequestAnswersAtOnce(get, scratch));
 
 test('exit() in a shutdown function still answers with the output; a fatal error there is a 500; the worker serves on either way', async () => {
   const own = [];
@@ -180,18 +170,8 @@ test('exit() in a shutdown function still answers with the output; a fatal error
   }
 });
 
-test('exit() in a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', async () => {
-  const answers = {};
-  for (const where of ['destructor', 'buffer', 'session', 'throwing-buffer']) {
-    const res = await get(`/end-exit.php?in=${where}`);
-    answers[where] = `${res.status} ${await res.text()}`;
-  }
-  assert.equal(answers, {
-    destructor: '200 body destructed',
-    buffer: '200 body',
-    session: '200 body writing',
-    'throwing-buffer': '500 body',
-  });
+test('exit() in a shutdown function, a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', async () => {
+  await exitAtTheEndStillAnswers(get);
   assert.not.match(cli.output().err, /ended without an answer/);
 });
 
