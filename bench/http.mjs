@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateApp } from './app-generator.mjs';
+import { phpLocation, startNginxFpm } from '../test/apps/nginx-fpm.mjs';
 import { header, median, ratio, sleep, table } from './util.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -140,58 +141,22 @@ export async function run() {
   const dir = join(tmpdir(), 'php-zygote-bench-http');
   rmSync(dir, { recursive: true, force: true });
   writeApps(dir, app);
-  const nginxPort = 18181;
   const zygotePort = 18182;
   const apachePort = 18183;
   const pipelinedPort = 18184;
   const apache = which('apache2') && existsSync('/usr/lib/apache2/modules/libphp8.2.so') && existsSync('/usr/lib/apache2/modules/mod_mpm_prefork.so') ? which('apache2') : null;
   const processes = [];
+  const cleanups = [];
   try {
-    writeFileSync(join(dir, 'fpm.conf'), `[global]
-pid = ${dir}/fpm.pid
-error_log = ${dir}/fpm.log
-daemonize = no
-[bench]
-user = root
-listen = ${dir}/fpm.sock
-pm = static
-pm.max_children = ${WORKERS}
-php_admin_value[opcache.enable] = 1
-`);
-    writeFileSync(join(dir, 'nginx.conf'), `user root;
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  fastcgi_temp_path ${dir}/fastcgi;
-  proxy_temp_path ${dir}/proxy;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 100000;
-  server {
-    listen 127.0.0.1:${nginxPort};
-    root ${dir};
-    location ~ \\.php$ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass unix:${dir}/fpm.sock;
-    }
-  }
-}
-`);
-    const fpmChild = spawn(fpm, ['-R', '-y', join(dir, 'fpm.conf'), '-F'], { stdio: 'ignore' });
-    const nginxChild = spawn(nginx, ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    // The same nginx + php-fpm as the app suites (Debian's PHP location).
+    const reference = await startNginxFpm(cleanups, dir, { root: dir, workers: WORKERS, server: (socket) => phpLocation(socket) });
     const zygoteChild = spawn(process.execPath, [join(root, 'bin/php-zygote.js'), 'serve', join(dir, 'zygote.php'), '--port', String(zygotePort), '--workers', String(WORKERS)], { stdio: 'ignore' });
     const pipelinedChild = spawn(process.execPath, [join(root, 'bin/php-zygote.js'), 'serve', join(dir, 'zygote.php'), '--port', String(pipelinedPort), '--workers', String(WORKERS), '--pipeline'], { stdio: 'ignore' });
-    processes.push(fpmChild, nginxChild, zygoteChild, pipelinedChild);
+    processes.push(zygoteChild, pipelinedChild);
     const sides = [
       { name: 'php-zygote', port: zygotePort, pids: [zygoteChild.pid] },
       { name: 'php-zygote --pipeline', port: pipelinedPort, pids: [pipelinedChild.pid] },
-      { name: 'nginx + php-fpm', port: nginxPort, pids: [fpmChild.pid, nginxChild.pid] },
+      { name: 'nginx + php-fpm', port: reference.port, pids: reference.pids },
     ];
     if (apache) {
       writeFileSync(join(dir, 'apache.conf'), apacheConfig(dir, apachePort));
@@ -238,6 +203,7 @@ ${table(['endpoint', 'server', 'req/s', 'php-zygote / this', 'p50 (ms)', 'p99 (m
     for (const child of processes) child.kill('SIGTERM');
     await sleep(300);
     for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const cleanup of cleanups.reverse()) await cleanup();
   }
 }
 

@@ -78,5 +78,6 @@ http {
   // SIGQUIT: nginx's graceful stop; its workers finish what they serve.
   const nginx = startDaemon(cleanups, 'nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stopSignal: 'SIGQUIT' });
   await waitUntil(nginx, () => accepts(port), `nginx on port ${port}`);
-  return { port, url: `http://127.0.0.1:${port}`, logs: { fpm: join(dir, 'fpm.log'), nginx: join(dir, 'nginx-error.log') } };
+  // pids: the two masters, whose process trees bench/http.mjs counts the CPU of.
+  return { port, url: `http://127.0.0.1:${port}`, pids: [fpm.child.pid, nginx.child.pid], logs: { fpm: join(dir, 'fpm.log'), nginx: join(dir, 'nginx-error.log') } };
 }
