@@ -7,6 +7,6 @@ if (!function_exists('fastcgi_finish_request')) {
     /** Sends the whole response now; the script goes on without its client. */
     function fastcgi_finish_request(): bool
     {
-        return \Zygote\Classic\Docroot::finishRequest();
+        return \Zygote\Classic\RequestEnd::finishEarly();
     }
 }

@@ -6,7 +6,7 @@ namespace Zygote\Classic;
 
 /**
  * @internal Goes on with the end of a docroot request when its destructor
- * runs (Docroot::resumeEnd()): after exit() in a destructor, an output
+ * runs (RequestEnd::resume()): after exit() in a destructor, an output
  * buffer's callback or a session handler cut the end short, the answer
  * still goes.
  */
@@ -14,6 +14,6 @@ final class EndContinuation
 {
     public function __destruct()
     {
-        Docroot::resumeEnd($this);
+        RequestEnd::resume($this);
     }
 }

@@ -41,7 +41,7 @@ namespace Zygote\Classic;
  * the table comes from PHP's own _zend_new_array() so that PHP's
  * FREE_HASHTABLE (efree) matches. Node removes the request's directory
  * once the job settled and tolerates files already gone. Clearing the
- * pointer in Docroot::end() instead would leave a table with invalid
+ * pointer in RequestEnd::end() instead would leave a table with invalid
  * values whenever end() does not run (a shutdown function that calls
  * exit() stops the later ones), and PHP would then read garbage.
  */
