@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startCli } from './cli-process.mjs';
 import { killAll } from './helpers.mjs';
-import { exitAtTheEndStillAnswers, finishRequestAnswersAtOnce } from './docroot-endings.mjs';
+import { exitAtTheEndStillAnswers, filterInputSeesTheRequest, finishRequestAnswersAtOnce } from './docroot-checks.mjs';
 
 const site = fileURLToPath(new URL('./fixtures/classic-docroot', import.meta.url));
 const test = suite('serve --docroot: php-fpm scripts run unchanged behind the Node router');
@@ -120,6 +120,8 @@ test('static files come from Node, dotfiles are refused, a missing script goes t
 test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', () => finishRequestAnswersAtOnce(get, tmpdir()));
 
 test('exit() in a shutdown function, a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', () => exitAtTheEndStillAnswers(get));
+
+test('filter_input() sees GET, POST and COOKIE as under php-fpm, for its own request only', () => filterInputSeesTheRequest(get));
 
 test('a child forked by a script never answers the request: the client gets the parent\'s answer', async () => {
   const res = await get('/fork.php');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli, runCli } from './cli-process.mjs';
 import { killAll, until, childrenOf, procState } from './helpers.mjs';
-import { exitAtTheEndStillAnswers, finishRequestAnswersAtOnce } from './docroot-endings.mjs';
+import { exitAtTheEndStillAnswers, filterInputSeesTheRequest, finishRequestAnswersAtOnce } from './docroot-checks.mjs';
 
 const site = fileURLToPath(new URL('./fixtures/reuse', import.meta.url));
 const test = suite('serve --docroot --max-jobs: workers reused, PHP resetting each request');
@@ -211,6 +211,8 @@ test('an alarm a request left pending (pcntl_alarm) does not kill the worker in 
     for (const cleanup of own.reverse()) await cleanup();
   }
 });
+
+test('filter_input() sees GET, POST and COOKIE as under php-fpm, for its own request only', () => filterInputSeesTheRequest(get));
 
 test('stopping the server leaves no worker behind', async () => {
   const pid = await pidNow();

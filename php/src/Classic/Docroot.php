@@ -198,6 +198,7 @@ final class Docroot
         http_response_code(200); // the CLI starts at 0: http_response_code() would be false
         error_clear_last();
         RequestGlobals::fill($server, $decoded, $job->body, $form);
+        FilterInput::expose(self::$sapi, $_SERVER, $job->body, $form);
         if ($form !== null) {
             self::registerUploads($form);
         }

@@ -57,6 +57,12 @@ final class MultipartForm
         return new self($fields, $files, $warnings);
     }
 
+    /** @return list<array{string, string}> the fields' names and values, in the body's order */
+    public function fields(): array
+    {
+        return $this->fields;
+    }
+
     /** @return array<string, mixed> */
     public function post(): array
     {

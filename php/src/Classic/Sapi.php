@@ -73,7 +73,13 @@ final class Sapi
             size_t (*read_post)(void *buffer, size_t count_bytes);
             void *read_cookies;
         } zygote_sapi_hooks;
+        typedef struct { uintptr_t slot[30]; } zygote_sapi_words30;
+        typedef struct {
+            void *before[29];
+            unsigned int (*input_filter)(int arg, const char *var, char **val, size_t val_len, size_t *new_val_len);
+        } zygote_sapi_filter_view;
         extern zygote_sapi_hooks sapi_module;
+        extern char php_default_post_reader;
         extern char zend_error;
         int sapi_send_headers(void);
         void zend_call_destructors(void);
@@ -155,6 +161,43 @@ final class Sapi
             }
         }
         // header_handler is the CLI's or already NULL (a fork of a master that cleared it).
+    }
+
+    /**
+     * The SAPI's input filter (slot 29: ext/filter's php_sapi_filter when
+     * filter is loaded), which PHP's request startup calls for every GET,
+     * POST and COOKIE variable it registers; filter_input() reads what it
+     * keeps. Null when the module's tail does not read as PHP 8.1-8.4's
+     * after start-up: default_post_reader (21) is php_default_post_reader,
+     * the two ints php_ini_ignore(_cwd) (24) are 0 or 1, get_fd,
+     * force_http_10 and get_target_uid/gid (25-28) are NULL as the CLI
+     * leaves them, and the filter is set. Calls nothing on a mismatch.
+     *
+     * @return (\Closure(int, string, string): void)|null arg (PARSE_POST 0, PARSE_GET 1, PARSE_COOKIE 2), name, value
+     */
+    public function inputFilter(): ?\Closure
+    {
+        $words = $this->ffi->cast('zygote_sapi_words30 *', \FFI::addr($this->hooks))[0]->slot;
+        $postReader = \FFI::cast('uintptr_t', \FFI::addr($this->ffi->php_default_post_reader))->cdata;
+        $ints = $words[24];
+        $matches = $words[21] === $postReader
+            && in_array($ints & 0xffffffff, [0, 1], true) && in_array($ints >> 32, [0, 1], true)
+            && $words[25] === 0 && $words[26] === 0 && $words[27] === 0 && $words[28] === 0
+            && $words[29] !== 0;
+        if (!$matches) {
+            return null;
+        }
+        $filter = $this->ffi->cast('zygote_sapi_filter_view *', \FFI::addr($this->hooks))[0]->input_filter;
+        return static function (int $arg, string $name, string $value) use ($filter): void {
+            // The filter copies both (it frees neither for these kinds):
+            // PHP's own request startup passes its buffers the same way.
+            $length = strlen($value);
+            $bytes = \FFI::new('char[' . ($length + 1) . ']');
+            \FFI::memcpy($bytes, $value . "\0", $length + 1);
+            $pointer = \FFI::cast('char *', \FFI::addr($bytes[0]));
+            $newLength = \FFI::new('size_t');
+            $filter($arg, $name, \FFI::addr($pointer), $length, \FFI::addr($newLength));
+        };
     }
 
     /** The module's first 16 words, for RequestLoop to put back after every request. */

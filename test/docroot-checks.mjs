@@ -1,6 +1,7 @@
-// How a docroot request ends, checked the same way in both models (a
-// fresh fork per request: docroot-php.test.mjs; reused workers:
-// docroot-reuse.test.mjs). `get(path)` fetches from the suite's server;
+// Checks run the same way in both docroot models' suites (a fresh fork
+// per request: docroot-php.test.mjs; reused workers:
+// docroot-reuse.test.mjs): how a request ends, what PHP's request
+// functions see. `get(path)` fetches from the suite's server;
 // the scripts are test/fixtures/classic-docroot's (linked into reuse/).
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -37,4 +38,22 @@ export async function exitAtTheEndStillAnswers(get) {
     session: '200 body writing',
     'throwing-buffer': '500 body',
   });
+}
+
+/** filter_input() sees GET, POST and COOKIE as under php-fpm, for that request only. */
+export async function filterInputSeesTheRequest(get) {
+  const seen = await (await get('/filter.php?a=x%26y&n=42&arr[k]=v', { headers: { cookie: 'c=first%20one; c=second' } })).json();
+  assert.equal(seen, {
+    get: 'x&y',
+    getInt: 42,
+    getArray: { k: 'v' },
+    post: null,
+    cookie: 'first one',
+    hasMissing: false,
+    getAll: { a: 'x&y', n: '42', arr: { k: 'v' } },
+  });
+  const posted = await (await get('/filter.php', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'b=posted+value' })).json();
+  assert.is(posted.post, 'posted value');
+  assert.is(posted.get, null, 'nothing of the request before');
+  assert.is(posted.cookie, null);
 }
