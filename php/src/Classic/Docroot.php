@@ -51,6 +51,9 @@ final class Docroot
             self::refuse('cannot make the CLI SAPI keep headers and capture output: ' . $e->getMessage());
         }
         self::$sapi->keepHeaders();
+        if (extension_loaded('filter') && self::$sapi->inputFilter() === null) {
+            fwrite(\Zygote\Runtime::stderr(), "php-zygote docroot: filter_input() will not see the requests: sapi_module's input filter is not where PHP 8.1-8.4 keep it\n");
+        }
         self::$ini = WebIni::fromCommandLine();
         if (self::reusesWorkers()) {
             try {
