@@ -11,9 +11,8 @@ namespace Zygote\Classic;
  * startup registers none, so each variable goes through that same filter
  * here, split and decoded as PHP's startup does (main/php_variables.c):
  * the query string and an urlencoded POST body on "&", names and values
- * URL-decoded; cookies on ";", leading blanks of a name skipped, values
- * raw-URL-decoded, the first of a name kept (the filter itself keeps the
- * first). A multipart body's fields come from the front, already apart.
+ * URL-decoded; cookies as RequestGlobals splits them for $_COOKIE. A
+ * multipart body's fields come from the front, already apart.
  *
  * INPUT_SERVER and INPUT_ENV keep what the CLI registered at start-up,
  * which long made them unreliable under FastCGI too (PHP bug #49184).
@@ -29,9 +28,8 @@ final class FilterInput
     {
         $query = (string) ($server['QUERY_STRING'] ?? '');
         $cookie = (string) ($server['HTTP_COOKIE'] ?? '');
-        $post = ($server['REQUEST_METHOD'] ?? '') === 'POST';
-        $urlencoded = $post && $body !== ''
-            && strtolower(trim(explode(';', (string) ($server['CONTENT_TYPE'] ?? ''))[0])) === 'application/x-www-form-urlencoded';
+        $method = (string) ($server['REQUEST_METHOD'] ?? '');
+        $urlencoded = RequestGlobals::isUrlencodedPost($method, (string) ($server['CONTENT_TYPE'] ?? ''), $body);
         if ($query === '' && $cookie === '' && !$urlencoded && $form === null) {
             return;
         }
@@ -39,48 +37,47 @@ final class FilterInput
         if ($filter === null) {
             return; // the module did not read as expected: nothing is called
         }
-        foreach (self::pairs($query, '&', false) as [$name, $value]) {
+        foreach (self::pairs($query) as [$name, $value]) {
             $filter(self::PARSE_GET, $name, $value);
         }
         if ($urlencoded) {
-            foreach (self::pairs($body, '&', false) as [$name, $value]) {
+            foreach (self::pairs($body) as [$name, $value]) {
                 $filter(self::PARSE_POST, $name, $value);
             }
-        } elseif ($post && $form !== null) {
+        } elseif ($method === 'POST' && $form !== null) {
             foreach ($form->fields() as [$name, $value]) {
                 if (!str_contains($name, "\0")) {
                     $filter(self::PARSE_POST, $name, $value);
                 }
             }
         }
-        foreach (self::pairs($cookie, ';', true) as [$name, $value]) {
-            $filter(self::PARSE_COOKIE, $name, $value);
+        foreach (RequestGlobals::cookiePairs($cookie) as [$name, $value]) {
+            if (!str_contains($name, "\0")) {
+                $filter(self::PARSE_COOKIE, $name, $value);
+            }
         }
     }
 
     /**
+     * A query string's (or urlencoded body's) pairs as PHP's request
+     * startup splits them: on "&", name and value URL-decoded.
+     *
      * @return list<array{string, string}>
      */
-    private static function pairs(string $data, string $separator, bool $cookies): array
+    private static function pairs(string $data): array
     {
         $pairs = [];
-        foreach (explode($separator, $data) as $pair) {
-            if ($cookies) {
-                $pair = ltrim($pair, " \t\n\r\v\f");
-            }
+        foreach (explode('&', $data) as $pair) {
             if ($pair === '') {
                 continue;
             }
             $eq = strpos($pair, '=');
-            $name = $eq === false ? $pair : substr($pair, 0, $eq);
-            $value = $eq === false ? '' : substr($pair, $eq + 1);
-            $name = $cookies ? $name : urldecode($name);
-            $value = $cookies ? rawurldecode($value) : urldecode($value);
+            $name = urldecode($eq === false ? $pair : substr($pair, 0, $eq));
             // A C string ends at NUL: such a name cannot be registered whole.
             if ($name === '' || str_contains($name, "\0")) {
                 continue;
             }
-            $pairs[] = [$name, $value];
+            $pairs[] = [$name, $eq === false ? '' : urldecode(substr($pair, $eq + 1))];
         }
         return $pairs;
     }

@@ -86,15 +86,7 @@ final class RequestEnd
         self::$finished = true;
         while (ob_get_level() > 0 && @ob_end_flush()) {
         }
-        if (!headers_sent()) {
-            self::$sapi->sendHeaders();
-        }
-        try {
-            self::$output->close();
-        } catch (\Throwable $e) {
-            fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
-        }
-        self::answered();
+        self::sendResponse(true);
         return true;
     }
 
@@ -209,15 +201,7 @@ final class RequestEnd
     /** The last step of end(): the final frame; a fresh fork then ends. */
     private static function answer(): void
     {
-        if (!headers_sent()) {
-            self::$sapi->sendHeaders();
-        }
-        try {
-            self::$output->finish();
-        } catch (\Throwable $e) {
-            fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
-        }
-        self::answered();
+        self::sendResponse(false);
         self::$sapi->release();
         set_time_limit(0);
         $job = self::$job;
@@ -238,6 +222,24 @@ final class RequestEnd
         $error = error_get_last();
         $fatal = $error !== null && ($error['type'] & (E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOVERABLE_ERROR | E_PARSE)) !== 0;
         self::$sapi->hardExit($fatal ? 255 : 0);
+    }
+
+    /**
+     * The headers (PHP's own sapi_send_headers() if none went yet) and the
+     * final frame; with $dropLater (fastcgi_finish_request()), what the
+     * script prints afterwards goes nowhere.
+     */
+    private static function sendResponse(bool $dropLater): void
+    {
+        if (!headers_sent()) {
+            self::$sapi->sendHeaders();
+        }
+        try {
+            $dropLater ? self::$output->close() : self::$output->finish();
+        } catch (\Throwable $e) {
+            fwrite(\Zygote\Runtime::stderr(), 'php-zygote docroot: the response could not be sent: ' . $e->getMessage() . "\n");
+        }
+        self::answered();
     }
 
     /**

@@ -106,6 +106,25 @@ final class RequestGlobals
     public static function cookies(string $header): array
     {
         $cookies = [];
+        foreach (self::cookiePairs($header) as [$name, $value]) {
+            // parse_str() for the name mangling; the name escaped so that
+            // it is not URL-decoded, the value so that it arrives as is.
+            parse_str(strtr($name, ['%' => '%25', '+' => '%2B', '&' => '%26']) . '=' . rawurlencode($value), $one);
+            $cookies = array_replace_recursive($one, $cookies);
+        }
+        return $cookies;
+    }
+
+    /**
+     * A Cookie header's pairs as PHP splits them (see cookies()), before
+     * any name mangling: names as sent, values raw-URL-decoded, the first
+     * of a name only.
+     *
+     * @return list<array{string, string}>
+     */
+    public static function cookiePairs(string $header): array
+    {
+        $pairs = [];
         $seen = [];
         foreach (explode(';', $header) as $pair) {
             $pair = ltrim($pair, " \t\n\r\v\f");
@@ -115,25 +134,25 @@ final class RequestGlobals
                 continue;
             }
             $seen[$name] = true;
-            $value = $eq === false ? '' : rawurldecode(substr($pair, $eq + 1));
-            // parse_str() for the name mangling; the name escaped so that
-            // it is not URL-decoded, the value so that it arrives as is.
-            parse_str(strtr($name, ['%' => '%25', '+' => '%2B', '&' => '%26']) . '=' . rawurlencode($value), $one);
-            $cookies = array_replace_recursive($one, $cookies);
+            $pairs[] = [$name, $eq === false ? '' : rawurldecode(substr($pair, $eq + 1))];
         }
-        return $cookies;
+        return $pairs;
+    }
+
+    /** Whether PHP parses this body into $_POST itself: a POST with an urlencoded body. */
+    public static function isUrlencodedPost(string $method, string $contentType, string $body): bool
+    {
+        return $method === 'POST' && $body !== ''
+            && strtolower(trim(explode(';', $contentType)[0])) === 'application/x-www-form-urlencoded';
     }
 
     /** @return array<string, mixed> */
     private static function post(string $method, string $contentType, string $body): array
     {
-        // PHP parses a body into $_POST for POST only, whatever its type.
-        if ($method !== 'POST' || $body === '') {
+        // PHP parses a body into $_POST for POST only; multipart/form-data
+        // arrives taken apart (MultipartForm), its job body empty.
+        if (!self::isUrlencodedPost($method, $contentType, $body)) {
             return [];
-        }
-        $type = strtolower(trim(explode(';', $contentType)[0]));
-        if ($type !== 'application/x-www-form-urlencoded') {
-            return []; // multipart/form-data arrives taken apart (MultipartForm), its job body empty
         }
         $limit = self::bytes((string) ini_get('post_max_size'));
         if ($limit > 0 && strlen($body) > $limit) {
