@@ -74,6 +74,67 @@ int zygote_keep_sapi(uintptr_t *words, int count) {
   return 0;
 }
 
+/* Text (no NUL) the worker computed once (in the master, before its first request
+   ended) and reads again at the start of every request, when PHP has
+   freed everything the request before held: see RequestLoop::keep(). */
+static char *kept_state = NULL;
+
+int zygote_keep_state(const char *bytes, size_t length) {
+  char *copy = malloc(length + 1);
+  if (copy == NULL) return -1;
+  memcpy(copy, bytes, length);
+  copy[length] = '\0';
+  free(kept_state);
+  kept_state = copy;
+  return 0;
+}
+
+/* NUL-terminated (PHP's FFI makes it a string up to the NUL), or NULL. */
+const char *zygote_kept_state(void) { return kept_state; }
+
+/* The request's CGI variables as "NAME=VALUE\0" one after another, for
+   getenv(): what php-fpm's SAPI getenv hook answers from the FastCGI
+   parameters. Emptied between requests. */
+static char *params = NULL;
+static size_t params_length = 0;
+static size_t params_capacity = 0;
+
+int zygote_set_params(const char *bytes, size_t length) {
+  if (length > params_capacity) {
+    char *grown = realloc(params, length);
+    if (grown == NULL) return -1;
+    params = grown;
+    params_capacity = length;
+  }
+  memcpy(params, bytes, length);
+  params_length = length;
+  return 0;
+}
+
+/* sapi_module.getenv: PHP's getenv("NAME") asks it before the process
+   environment (main/SAPI.c, sapi_getenv), and copies what it returns. */
+static char *zygote_getenv(const char *name, size_t name_length) {
+  size_t at = 0;
+  while (at < params_length) {
+    const char *entry = params + at;
+    size_t entry_length = strnlen(entry, params_length - at);
+    if (entry_length > name_length && entry[name_length] == '=' && memcmp(entry, name, name_length) == 0) {
+      return (char *)entry + name_length + 1;
+    }
+    at += entry_length + 1;
+  }
+  return NULL;
+}
+
+/* Puts zygote_getenv into the getenv slot of the SAPI module's words
+   (slot 9, checked NULL as the CLI leaves it). Returns 0, or -1 if the
+   slot is taken. */
+int zygote_hook_getenv(uintptr_t *words, int slot) {
+  if (words == NULL || slot < 0 || words[slot] != 0) return -1;
+  words[slot] = (uintptr_t)zygote_getenv;
+  return 0;
+}
+
 void zygote_job_begin(long long id) { pending_job = id; }
 void zygote_job_end(void) { pending_job = -1; }
 long long zygote_job_pending(void) { return pending_job; }
@@ -147,6 +208,7 @@ int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per
     /* A child the script forked, at the end of its copy of the request:
        only the worker serves jobs. */
     if (worker_pid != 0 && getpid() != worker_pid) _exit(0);
+    params_length = 0;
     /* An alarm the request set (pcntl_alarm) would kill the worker in a
        later request: SIGALRM's default action ends the process. */
     alarm(0);

@@ -52,6 +52,53 @@ test('one worker serves several requests, and none sees what the one before left
   }
 });
 
+test('getenv() reads the request\'s CGI variables through the SAPI, and nothing of the request before', async () => {
+  // Two requests in a row in the same worker (a pair split by the
+  // worker's replacement after MAX_JOBS is taken again).
+  let first;
+  let next;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    first = await (await get('/getenv.php?q=1', { headers: { 'x-name': 'zygote' } })).json();
+    next = await (await get('/getenv.php')).json();
+    if (next.pid === first.pid) break;
+  }
+  assert.is(next.pid, first.pid, 'the same worker');
+  const { getenv } = first;
+  assert.is(getenv.REQUEST_METHOD, 'GET');
+  assert.is(getenv.SCRIPT_NAME, '/getenv.php');
+  assert.is(getenv.QUERY_STRING, 'q=1');
+  assert.is(getenv.HTTP_X_NAME, 'zygote');
+  assert.is(getenv.HTTP_PROXY, false, 'httpoxy: never a variable');
+  assert.ok(getenv.PATH, 'the process environment after the request\'s');
+  assert.is(next.getenv.HTTP_X_NAME, false, 'the header of the request before is gone');
+  assert.is(next.getenv.QUERY_STRING, '');
+});
+
+test('processes the script starts do not inherit the request\'s variables, as under php-fpm', async () => {
+  const report = await (await get('/child-env.php', { headers: { 'x-name': 'zygote' } })).json();
+  assert.is(report.getenv, 'zygote');
+  assert.is(report.child, '', 'printenv found neither HTTP_X_NAME nor REQUEST_METHOD');
+});
+
+test('the runtime\'s classes are preloaded, so no request autoloads them again', async () => {
+  const { classes } = await (await get('/preloaded.php')).json();
+  for (const name of ['Zygote\\Classic\\Docroot', 'Zygote\\Classic\\RequestEnd', 'Zygote\\Channel', 'Zygote\\Job']) {
+    assert.ok(classes.includes(name), `${name} in opcache's preload statistics`);
+  }
+});
+
+test('a preload file of the user\'s (--ini opcache.preload) is still preloaded', async () => {
+  const own = [];
+  try {
+    const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '10', '--ini', `opcache.preload=${site}/user-preload.php`]);
+    const report = await (await fetch(`${base.replace(/\/$/, '')}/preloaded.php`)).json();
+    assert.is(report.userPreloaded, true);
+    assert.ok(report.classes.includes('Zygote\\Classic\\Docroot'), 'and the runtime\'s classes too');
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+});
+
 test('the boot file runs at the start of every request, like auto_prepend_file', async () => {
   const report = await (await get('/state.php')).json();
   assert.is(report.booted, true);

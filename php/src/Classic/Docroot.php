@@ -36,6 +36,8 @@ final class Docroot
 {
     private static ?Sapi $sapi = null;
     private static ?WebIni $ini = null;
+    /** Whether getenv() reads this request's CGI variables through the SAPI (RequestLoop::hookGetenv()) rather than putenv(). */
+    private static bool $sapiGetenv = false;
     private static string $script = '';
 
     /**
@@ -57,7 +59,9 @@ final class Docroot
         self::$ini = WebIni::fromCommandLine();
         if (self::reusesWorkers()) {
             try {
-                RequestLoop::open();
+                // What every request needs and PHP would free with the
+                // request before: worked out once, kept by the library.
+                RequestLoop::keep(['ini' => self::$ini->values(), 'sapiGetenv' => RequestLoop::hookGetenv(self::$sapi)]);
             } catch (SapiMismatchException $e) {
                 self::refuse('cannot reuse workers: ' . $e->getMessage());
             }
@@ -138,7 +142,10 @@ final class Docroot
     public static function beginNext(): void
     {
         \Zygote\Runtime::becomeWorker(); // role and slow log: the request before took them along
-        self::$sapi = Sapi::open();
+        self::$sapi = Sapi::reopen();
+        $kept = RequestLoop::kept();
+        self::$ini = WebIni::fromValues($kept['ini'] ?? null);
+        self::$sapiGetenv = ($kept['sapiGetenv'] ?? false) === true;
         try {
             $channel = RequestLoop::channel();
             self::answerPendingJob($channel);
@@ -151,7 +158,6 @@ final class Docroot
         if ($job === null) {
             self::$sapi->hardExit(0); // Node closed the channel: this worker is done
         }
-        self::$ini = WebIni::fromCommandLine();
         self::$ini->applyMemoryLimit();
         self::begin($job);
     }
@@ -200,7 +206,7 @@ final class Docroot
         header_remove();
         http_response_code(200); // the CLI starts at 0: http_response_code() would be false
         error_clear_last();
-        RequestGlobals::fill($server, $decoded, $job->body, $form);
+        RequestGlobals::fill($server, $decoded, $job->body, $form, self::$sapiGetenv ? RequestLoop::setParams(...) : null);
         FilterInput::expose(self::$sapi, $_SERVER, $job->body, $form);
         if ($form !== null) {
             self::registerUploads($form);

@@ -17,8 +17,9 @@ final class RequestGlobals
      * @param array<string, mixed> $server the CGI variables from the front
      * @param list<array{string, string}> $headers header bytes, decoded
      * @param MultipartForm|null $form a multipart body, taken apart by the front (the job body is then empty)
+     * @param (\Closure(array<string, string>): void)|null $environment hands the CGI variables to getenv(); null: putenv() (export())
      */
-    public static function fill(array $server, array $headers, string $body, ?MultipartForm $form = null): void
+    public static function fill(array $server, array $headers, string $body, ?MultipartForm $form = null, ?\Closure $environment = null): void
     {
         $vars = [];
         foreach ($headers as [$name, $value]) {
@@ -45,7 +46,7 @@ final class RequestGlobals
                 $vars[$key] = (string) $value;
             }
         }
-        self::export($vars);
+        ($environment ?? self::export(...))($vars);
         $now = microtime(true);
         $vars['REQUEST_TIME_FLOAT'] = $now;
         $vars['REQUEST_TIME'] = (int) $now;
@@ -77,6 +78,8 @@ final class RequestGlobals
      * is not among them (getenv('REQUEST_TIME') is false under fpm too).
      * Unlike under fpm, processes the script starts inherit them, as a CGI
      * script's do; HTTP_PROXY never is one (httpoxy, dropped above).
+     * (Reused workers answer getenv() through the SAPI instead, as fpm
+     * does: RequestLoop::setParams().)
      *
      * @param array<string, string> $vars
      */

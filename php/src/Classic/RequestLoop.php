@@ -20,36 +20,11 @@ namespace Zygote\Classic;
  */
 final class RequestLoop
 {
-    private const CDEF = <<<'C'
-        int zygote_keep_channel(int fd);
-        int zygote_kept_channel(void);
-        int zygote_cloexec_from(int low);
-        int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per_request_cache);
-        int zygote_keep_sapi(uintptr_t *words, int count);
-        void zygote_job_begin(long long id);
-        void zygote_job_end(void);
-        long long zygote_job_pending(void);
-        C;
+    /** The library's C declarations: php/ffi/request-loop.h. */
+    private const HEADER = 'request-loop.h';
 
     /** This request's handle on the library (PHP frees it with the request). */
     private static ?\FFI $ffi = null;
-
-    /**
-     * PCRE's module globals up to the flag this needs (ext/pcre's
-     * zend_pcre_globals in PHP 8.1 to 8.4, 64-bit): the regex cache
-     * (a HashTable, 56 bytes), backtrack_limit and recursion_limit
-     * (zend_long), then the bools jit and per_request_cache.
-     */
-    private const PCRE_CDEF = <<<'C'
-        typedef struct {
-            unsigned char cache[56];
-            int64_t backtrack_limit;
-            int64_t recursion_limit;
-            unsigned char jit;
-            unsigned char per_request_cache;
-        } zygote_pcre_globals;
-        extern zygote_pcre_globals pcre_globals;
-        C;
 
     /** The library built for this machine, in the package's prebuilds/. */
     public static function library(): string
@@ -67,7 +42,7 @@ final class RequestLoop
             throw new SapiMismatchException("reused workers need $library, which is missing (scripts/prebuild.sh builds it for linux-x64 and linux-arm64)");
         }
         try {
-            return \FFI::cdef(self::CDEF, $library);
+            return \FFI::cdef(FfiScope::declarations(self::HEADER), $library);
         } catch (\FFI\Exception $e) {
             throw new SapiMismatchException("cannot load $library: " . $e->getMessage(), $e);
         }
@@ -111,6 +86,59 @@ final class RequestLoop
         (self::$ffi ??= self::open())->zygote_job_end();
     }
 
+    /**
+     * Keeps $state (plain values: what json_encode() keeps) for kept():
+     * what the master worked out once (the web ini values, whether
+     * getenv() is hooked) and every request needs again after PHP freed
+     * the request before.
+     */
+    public static function keep(array $state): void
+    {
+        $bytes = json_encode($state, JSON_THROW_ON_ERROR);
+        if ((self::$ffi ??= self::open())->zygote_keep_state($bytes, strlen($bytes)) < 0) {
+            throw new SapiMismatchException('cannot keep the worker\'s state across requests (out of memory)');
+        }
+    }
+
+    /** What keep() kept, or [] before it did. */
+    public static function kept(): array
+    {
+        $json = (self::$ffi ??= self::open())->zygote_kept_state();
+        return is_string($json) ? (array) json_decode($json, true) : [];
+    }
+
+    /**
+     * In the master: getenv("NAME") answers from this request's CGI
+     * variables (setParams()) before the process environment, as it does
+     * under php-fpm, whose SAPI answers from the FastCGI parameters. The
+     * library's own function goes into sapi_module's getenv slot, which
+     * the CLI leaves NULL (Sapi checked it). False if it could not.
+     */
+    public static function hookGetenv(Sapi $sapi): bool
+    {
+        return (self::$ffi ??= self::open())->zygote_hook_getenv($sapi->words(), Sapi::SLOT_GETENV) === 0;
+    }
+
+    /**
+     * This request's CGI variables for getenv() (hookGetenv()). Names
+     * with "=" or NUL, and values with NUL, cannot be C strings of the
+     * environment and are left out, as putenv() would leave them out.
+     *
+     * @param array<string, string> $vars
+     */
+    public static function setParams(array $vars): void
+    {
+        $packed = '';
+        foreach ($vars as $name => $value) {
+            $name = (string) $name;
+            if ($name === '' || strpbrk($name, "=\0") !== false || str_contains($value, "\0")) {
+                continue;
+            }
+            $packed .= "$name=$value\0";
+        }
+        (self::$ffi ??= self::open())->zygote_set_params($packed, strlen($packed));
+    }
+
     /** The job a request before this one began and never answered, or null. */
     public static function pendingJob(): ?int
     {
@@ -150,7 +178,7 @@ final class RequestLoop
         }
         try {
             // Kept in a variable: the struct's type lives as long as $ffi.
-            $ffi = \FFI::cdef(self::PCRE_CDEF);
+            $ffi = \FFI::cdef(FfiScope::declarations('pcre.h'));
             $pcre = $ffi->pcre_globals;
         } catch (\FFI\Exception) {
             return [null, null]; // no such symbol: PCRE is linked otherwise

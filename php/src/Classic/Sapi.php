@@ -45,7 +45,7 @@ final class Sapi
     private const SLOT_UB_WRITE = 6;
     private const SLOT_FLUSH = 7;
     private const SLOT_GET_STAT = 8;
-    private const SLOT_GETENV = 9;
+    public const SLOT_GETENV = 9;
     private const SLOT_SAPI_ERROR = 10;
     private const SLOT_HEADER_HANDLER = 11;
     private const SLOT_SEND_HEADERS = 12;
@@ -53,38 +53,8 @@ final class Sapi
     private const SLOT_READ_POST = 14;
     private const SLOT_READ_COOKIES = 15;
 
-    private const CDEF = <<<'C'
-        typedef struct { uintptr_t slot[16]; } zygote_sapi_words;
-        typedef struct {
-            const char *name;
-            const char *pretty_name;
-            void *startup;
-            void *shutdown;
-            void *activate;
-            void *deactivate;
-            size_t (*ub_write)(const void *str, size_t str_length);
-            void (*flush)(void *server_context);
-            void *get_stat;
-            void *getenv;
-            void *sapi_error;
-            void *header_handler;
-            void *send_headers;
-            void *send_header;
-            size_t (*read_post)(void *buffer, size_t count_bytes);
-            void *read_cookies;
-        } zygote_sapi_hooks;
-        typedef struct { uintptr_t slot[30]; } zygote_sapi_words30;
-        typedef struct {
-            void *before[29];
-            unsigned int (*input_filter)(int arg, const char *var, char **val, size_t val_len, size_t *new_val_len);
-        } zygote_sapi_filter_view;
-        extern zygote_sapi_hooks sapi_module;
-        extern char php_default_post_reader;
-        extern char zend_error;
-        int sapi_send_headers(void);
-        void zend_call_destructors(void);
-        void _exit(int status);
-        C;
+    /** The C declarations: php/ffi/sapi.h. */
+    private const HEADER = 'sapi.h';
 
     /** @var array<int, int> original pointers of the slots this request replaced */
     private array $saved = [];
@@ -119,7 +89,7 @@ final class Sapi
             throw new SapiMismatchException('the FFI extension is missing from ' . PHP_BINARY . ' (Debian/Ubuntu: apt-get install php-cli; elsewhere extension=ffi)');
         }
         try {
-            $ffi = \FFI::cdef(self::CDEF);
+            $ffi = FfiScope::open('zygote_sapi', self::HEADER);
         } catch (\FFI\Exception $e) {
             // ffi.enable=0 lands here ("restricted by ffi.enable").
             throw new SapiMismatchException('FFI is not usable (' . $e->getMessage() . '; ffi.enable is ' . var_export(ini_get('ffi.enable'), true) . ', docroot mode needs "preload" or "1")', $e);
@@ -129,11 +99,26 @@ final class Sapi
         if (\FFI::sizeof($ffi->type('zygote_sapi_hooks')) !== \FFI::sizeof($ffi->type('zygote_sapi_words'))) {
             throw new SapiMismatchException('the FFI declaration of sapi_module does not have 16 pointer-sized slots');
         }
-        $hooks = $ffi->sapi_module;
-        $words = $ffi->cast('zygote_sapi_words *', \FFI::addr($hooks))[0];
-        $sapi = new self($ffi, $words, $hooks);
+        $sapi = self::over($ffi);
         $sapi->verify();
         return $sapi;
+    }
+
+    /**
+     * In a request of a reused worker: the module the master verified
+     * with open() (this is the same process image), without checking it
+     * again; the words the request loop puts back after every request
+     * keep it as the master left it.
+     */
+    public static function reopen(): self
+    {
+        return self::over(FfiScope::open('zygote_sapi', self::HEADER));
+    }
+
+    private static function over(\FFI $ffi): self
+    {
+        $hooks = $ffi->sapi_module;
+        return new self($ffi, $ffi->cast('zygote_sapi_words *', \FFI::addr($hooks))[0], $hooks);
     }
 
     private function verify(): void

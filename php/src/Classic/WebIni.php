@@ -24,18 +24,40 @@ final class WebIni
     /** @var array<string, string> the settings the worker applies per request */
     private array $values;
 
-    /** @param array<string, string> $commandLine -d settings from the command line */
-    private function __construct(array $commandLine)
+    /** @param array<string, string> $values one for each key of DEFAULTS */
+    private function __construct(array $values)
     {
-        $this->values = [];
-        foreach (self::DEFAULTS as $key => $default) {
-            $this->values[$key] = $commandLine[$key] ?? $default;
-        }
+        $this->values = $values;
     }
 
     public static function fromCommandLine(): self
     {
-        return new self(self::commandLineSettings((string) @file_get_contents('/proc/self/cmdline')));
+        $commandLine = self::commandLineSettings((string) @file_get_contents('/proc/self/cmdline'));
+        $values = [];
+        foreach (self::DEFAULTS as $key => $default) {
+            $values[$key] = $commandLine[$key] ?? $default;
+        }
+        return new self($values);
+    }
+
+    /**
+     * The settings values() gave, in a later request of a reused worker
+     * (the master read the command line once: RequestLoop::keep()).
+     * Anything missing or not a string falls back to the default.
+     */
+    public static function fromValues(mixed $values): self
+    {
+        $checked = [];
+        foreach (self::DEFAULTS as $key => $default) {
+            $checked[$key] = is_array($values) && is_string($values[$key] ?? null) ? $values[$key] : $default;
+        }
+        return new self($checked);
+    }
+
+    /** @return array<string, string> */
+    public function values(): array
+    {
+        return $this->values;
     }
 
     /**
