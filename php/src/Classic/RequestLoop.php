@@ -20,8 +20,27 @@ namespace Zygote\Classic;
  */
 final class RequestLoop
 {
-    /** The library's C declarations: php/ffi/request-loop.h. */
-    private const HEADER = 'request-loop.h';
+    /**
+     * The library's C declarations, parsed with FFI::cdef() once per
+     * request (a constant, not a php/ffi/ header: reading a file would
+     * cost every request a few system calls). Not preloaded: ffi.preload
+     * would need the library's absolute path in an FFI_LIB line, and that
+     * is wherever the package is installed.
+     */
+    private const CDEF = <<<'C'
+        int zygote_keep_channel(int fd);
+        int zygote_kept_channel(void);
+        int zygote_cloexec_from(int low);
+        int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per_request_cache);
+        int zygote_keep_sapi(uintptr_t *words, int count);
+        int zygote_keep_state(const char *bytes, size_t length);
+        const char *zygote_kept_state(void);
+        int zygote_set_params(const char *bytes, size_t length);
+        int zygote_hook_getenv(uintptr_t *words, int slot);
+        void zygote_job_begin(long long id);
+        void zygote_job_end(void);
+        long long zygote_job_pending(void);
+        C;
 
     /** This request's handle on the library (PHP frees it with the request). */
     private static ?\FFI $ffi = null;
@@ -42,7 +61,7 @@ final class RequestLoop
             throw new SapiMismatchException("reused workers need $library, which is missing (scripts/prebuild.sh builds it for linux-x64 and linux-arm64)");
         }
         try {
-            return \FFI::cdef(FfiScope::declarations(self::HEADER), $library);
+            return \FFI::cdef(self::CDEF, $library);
         } catch (\FFI\Exception $e) {
             throw new SapiMismatchException("cannot load $library: " . $e->getMessage(), $e);
         }
