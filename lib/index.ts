@@ -91,6 +91,7 @@ export { createRequestHandler, statusFor } from './http/request-handler.js';
 export type { RequestHandler, RequestHandlerOptions } from './http/request-handler.js';
 export { createDocrootHandler } from './http/docroot/docroot-handler.js';
 export type { DocrootOptions } from './http/docroot/docroot-options.js';
+export { reusedDocrootPreload, type ReusedDocrootPreload } from './http/docroot/reuse-preload.js';
 export { fastifyPhpZygote } from './http/fastify.js';
 export { keepRawBody } from './http/framework-body.js';
 export type { FastifyPhpZygoteOptions, FastifyInstanceLike } from './http/fastify.js';

@@ -66,6 +66,15 @@ static size_t sapi_count = 0;
    answer with an error, so that no job waits for an answer forever. */
 static long long pending_job = -1;
 
+/* Whether the request in progress took a job. Every request of the loop
+   reads one job before anything else (or ends the process when Node
+   closed the channel); one that ended without a job failed in the
+   runtime itself (a broken installation, an error before the job was
+   read), and every later request would fail the same way at once: the
+   worker ends instead of spinning, and Node replaces it (its crash-loop
+   guard stops replacing a worker that keeps failing). */
+static int job_taken = 0;
+
 int zygote_keep_sapi(uintptr_t *words, int count) {
   if (words == NULL || count <= 0 || (size_t)count > sizeof sapi_saved / sizeof *sapi_saved) return -1;
   memcpy(sapi_saved, words, (size_t)count * sizeof *words);
@@ -135,7 +144,10 @@ int zygote_hook_getenv(uintptr_t *words, int slot) {
   return 0;
 }
 
-void zygote_job_begin(long long id) { pending_job = id; }
+void zygote_job_begin(long long id) {
+  pending_job = id;
+  job_taken = 1;
+}
 void zygote_job_end(void) { pending_job = -1; }
 long long zygote_job_pending(void) { return pending_job; }
 
@@ -182,8 +194,9 @@ int zygote_cloexec_from(int low) {
 /*
  * Ends the current request and runs `script` as a new request, forever.
  * Returns -1 at once (nothing ended) if the path does not fit; never
- * returns otherwise. A request that cannot start ends the process with
- * status 70 (EX_SOFTWARE): its channel closes and Node replaces it.
+ * returns otherwise. A request that cannot start, or that ended without
+ * taking a job, ends the process with status 70 (EX_SOFTWARE): its
+ * channel closes and Node replaces it.
  *
  * `pcre_cache` and `per_request_cache`, when not NULL, are PCRE's regex
  * cache and its per_request_cache flag in pcre_globals (found and checked
@@ -203,12 +216,16 @@ int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per
   size_t length = strlen(script);
   if (length == 0 || length >= sizeof script_path) return -1;
   memcpy(script_path, script, length + 1);
+  /* The request being ended first is the master's, which took no job. */
+  job_taken = 1;
   for (;;) {
     php_request_shutdown(NULL);
     /* A child the script forked, at the end of its copy of the request:
        only the worker serves jobs. */
     if (worker_pid != 0 && getpid() != worker_pid) _exit(0);
     params_length = 0;
+    if (!job_taken) _exit(70);
+    job_taken = 0;
     /* An alarm the request set (pcntl_alarm) would kill the worker in a
        later request: SIGALRM's default action ends the process. */
     alarm(0);

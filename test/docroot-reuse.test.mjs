@@ -80,11 +80,12 @@ test('processes the script starts do not inherit the request\'s variables, as un
   assert.is(report.child, '', 'printenv found neither HTTP_X_NAME nor REQUEST_METHOD');
 });
 
-test('the runtime\'s classes are preloaded, so no request autoloads them again', async () => {
-  const { classes } = await (await get('/preloaded.php')).json();
+test('the runtime\'s classes and C declarations are preloaded, so no request loads them again', async () => {
+  const { classes, scopes } = await (await get('/preloaded.php')).json();
   for (const name of ['Zygote\\Classic\\Docroot', 'Zygote\\Classic\\RequestEnd', 'Zygote\\Channel', 'Zygote\\Job']) {
     assert.ok(classes.includes(name), `${name} in opcache's preload statistics`);
   }
+  assert.equal(scopes, ['zygote_sapi', 'zygote_request_loop'], 'FFI scopes of ffi.preload');
 });
 
 test('a preload file of the user\'s (--ini opcache.preload) is still preloaded', async () => {

@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import { createRequestHandler } from './request-handler.js';
 import { createDocrootHandler } from './docroot/docroot-handler.js';
 import { resolveDocrootOptions, type DocrootOptions } from './docroot/docroot-options.js';
+import { reusedDocrootPreload } from './docroot/reuse-preload.js';
 import { PHP_RUNTIME_DIR } from '../zygote/master-options.js';
+import { resolveIdentity } from '../zygote/identity.js';
 import { parseBytes } from '../process/memory.js';
 import { validatePoolOptions } from '../pool/pool-options.js';
 import { WorkerPool, type WorkerPoolOptions } from '../pool/worker-pool.js';
@@ -201,21 +203,6 @@ function listen(server: http.Server, port: number, host: string, flags = '--host
 
 const DOCROOT_FLAGS = ['index', 'fallback', 'alias', 'deny', 'server-name', 'docroot-app', 'boot', 'upload-max-filesize', 'post-max-size', 'max-file-uploads'] as const;
 
-/**
- * What PHP preloads for reused docroot workers, which go through PHP's
- * request shutdown after every request: the runtime's classes
- * (php/docroot-preload.php; a --ini opcache.preload of the user's is
- * required from there) and the C declarations it uses per request
- * (php/ffi/sapi.h, after any ffi.preload of the user's).
- */
-export function reusedWorkerPreload(ini: Record<string, string>): Record<string, string> {
-  const ffi = join(PHP_RUNTIME_DIR, 'ffi', 'sapi.h');
-  return {
-    'opcache.preload': join(PHP_RUNTIME_DIR, 'docroot-preload.php'),
-    'ffi.preload': ini['ffi.preload'] ? `${ini['ffi.preload']}:${ffi}` : ffi,
-  };
-}
-
 /** The upload limit flags: handler options, and the same values as PHP's ini (what ini_get() reports), unless --ini set them. */
 type UploadFlag = 'upload-max-filesize' | 'post-max-size' | 'max-file-uploads';
 function uploadLimits(values: { [flag in UploadFlag]?: string }, ini: Record<string, string>, user: string | undefined, group: string | undefined): Partial<DocrootOptions> {
@@ -380,13 +367,16 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       const reuse = options.maxJobs !== undefined && options.maxJobs !== 1;
       if (reuse && values.isolated) throw new UsageError('--isolated and --max-jobs cannot be combined with --docroot: --isolated is a fresh fork per request, --max-jobs reuses each worker for that many requests');
       options.isolated = !reuse;
-      const userPreload = ini['opcache.preload'];
-      if (reuse) Object.assign(ini, reusedWorkerPreload(ini));
+      // Reused workers preload what PHP's request shutdown would make
+      // every request load again (reuse-preload.ts).
+      const phpUid = values.user === undefined ? undefined : resolveIdentity(values.user, values.group).uid;
+      const preload = reuse ? reusedDocrootPreload({ ...ini, ...(ini['opcache.preload'] ? { 'opcache.preload': resolvePath(ini['opcache.preload']) } : {}) }, phpUid) : null;
+      if (preload) Object.assign(ini, preload.ini);
       options.env = {
         ...process.env,
         PHP_ZYGOTE_DOCROOT: resolved.root,
         ...(reuse ? { PHP_ZYGOTE_DOCROOT_REUSE: '1' } : {}),
-        ...(reuse && userPreload ? { PHP_ZYGOTE_PRELOAD: resolvePath(userPreload) } : {}),
+        ...preload?.env,
         ...(values.boot !== undefined ? { PHP_ZYGOTE_BOOT: resolvePath(values.boot) } : {}),
       };
     } else {

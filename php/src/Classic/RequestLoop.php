@@ -20,27 +20,8 @@ namespace Zygote\Classic;
  */
 final class RequestLoop
 {
-    /**
-     * The library's C declarations, parsed with FFI::cdef() once per
-     * request (a constant, not a php/ffi/ header: reading a file would
-     * cost every request a few system calls). Not preloaded: ffi.preload
-     * would need the library's absolute path in an FFI_LIB line, and that
-     * is wherever the package is installed.
-     */
-    private const CDEF = <<<'C'
-        int zygote_keep_channel(int fd);
-        int zygote_kept_channel(void);
-        int zygote_cloexec_from(int low);
-        int zygote_request_loop(const char *script, void *pcre_cache, unsigned char *per_request_cache);
-        int zygote_keep_sapi(uintptr_t *words, int count);
-        int zygote_keep_state(const char *bytes, size_t length);
-        const char *zygote_kept_state(void);
-        int zygote_set_params(const char *bytes, size_t length);
-        int zygote_hook_getenv(uintptr_t *words, int slot);
-        void zygote_job_begin(long long id);
-        void zygote_job_end(void);
-        long long zygote_job_pending(void);
-        C;
+    /** The library's C declarations (its scope when preloaded). */
+    private const HEADER = 'request-loop.h';
 
     /** This request's handle on the library (PHP frees it with the request). */
     private static ?\FFI $ffi = null;
@@ -56,12 +37,18 @@ final class RequestLoop
     /** @throws SapiMismatchException naming the library that is missing or cannot be loaded */
     public static function open(): \FFI
     {
+        try {
+            // Preloaded (ffi.preload, lib/http/docroot/reuse-preload.ts):
+            // parsed and resolved once for the life of the process.
+            return \FFI::scope('zygote_request_loop');
+        } catch (\FFI\Exception) {
+        }
         $library = self::library();
         if (!is_file($library)) {
             throw new SapiMismatchException("reused workers need $library, which is missing (scripts/prebuild.sh builds it for linux-x64 and linux-arm64)");
         }
         try {
-            return \FFI::cdef(self::CDEF, $library);
+            return \FFI::cdef(FfiScope::declarations(self::HEADER), $library);
         } catch (\FFI\Exception $e) {
             throw new SapiMismatchException("cannot load $library: " . $e->getMessage(), $e);
         }
