@@ -37,7 +37,10 @@ export function reusedDocrootPreload(ini: Record<string, string | number | boole
   const userFfi = ini['ffi.preload'];
   const headers = [join(PHP_RUNTIME_DIR, 'ffi', 'sapi.h')];
   const loop = requestLoopHeader(uid);
-  if (loop !== null) headers.push(loop);
+  if (loop !== null) {
+    headers.push(loop);
+    keepWritten(uid);
+  }
   return {
     ini: {
       'opcache.preload': join(PHP_RUNTIME_DIR, 'docroot-preload.php'),
@@ -45,6 +48,21 @@ export function reusedDocrootPreload(ini: Record<string, string | number | boole
     },
     env: typeof userPreload === 'string' && userPreload !== '' ? { PHP_ZYGOTE_PRELOAD: userPreload } : {},
   };
+}
+
+/**
+ * Every PHP master started later (a reload, a crash, a full opcache)
+ * reads the header again, and PHP refuses to start at all when an
+ * ffi.preload file is missing ("Unable to start FFI module"). A temp
+ * directory cleaner (systemd-tmpfiles: files untouched for 10 days) may
+ * remove it from under a long-running server: so it is written again
+ * every hour, while this process runs, if it is gone.
+ */
+const keptFor = new Set<number>();
+function keepWritten(uid: number): void {
+  if (keptFor.has(uid)) return;
+  keptFor.add(uid);
+  setInterval(() => requestLoopHeader(uid), 3_600_000).unref();
 }
 
 /** The library of reused workers, as php/src/Classic/RequestLoop.php::library() finds it. */
