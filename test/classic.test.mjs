@@ -272,16 +272,16 @@ test('a missing script is 404 and a non-.php one 403, as php-fpm answers', async
   assert.is(other.context.status, 403);
 });
 
-test('web ini defaults in the worker (128M, 30 s) unless the command line sets them', async () => {
+test('web ini defaults in the worker (128M, 30 s, html_errors) unless the command line sets them', async () => {
   const scratch = mkdtempSync(join(tmpdir(), 'zygote-classic-ini-'));
   cleanups.push(() => rmSync(scratch, { recursive: true, force: true }));
-  writeFileSync(join(scratch, 'ini.php'), '<?php echo json_encode([ini_get("memory_limit"), ini_get("max_execution_time"), ob_get_level()]);');
+  writeFileSync(join(scratch, 'ini.php'), '<?php echo json_encode([ini_get("memory_limit"), ini_get("max_execution_time"), ob_get_level(), ini_get("html_errors")]);');
   const { pool } = await start({ docroot: scratch });
   const defaults = await run(pool, 'ini.php', { docroot: scratch });
-  assert.equal(JSON.parse(String(defaults.body)), ['128M', '30', 1]);
-  const { pool: custom } = await start({ docroot: scratch, ini: { memory_limit: '64M', max_execution_time: 5, output_buffering: 0 } });
+  assert.equal(JSON.parse(String(defaults.body)), ['128M', '30', 1, '1'], 'php.ini-production\'s values, where the CLI has its own');
+  const { pool: custom } = await start({ docroot: scratch, ini: { memory_limit: '64M', max_execution_time: 5, output_buffering: 0, html_errors: 0 } });
   const set = await run(custom, 'ini.php', { docroot: scratch });
-  assert.equal(JSON.parse(String(set.body)), ['64M', '5', 0]);
+  assert.equal(JSON.parse(String(set.body)), ['64M', '5', 0, '0']);
 });
 
 test('the warm-up caches a file written a moment before the master started (file_update_protection)', async () => {

@@ -250,9 +250,18 @@ final class RequestEnd
     private static function uncaught(\Throwable $e, bool $status): void
     {
         error_log('PHP Fatal error:  Uncaught ' . $e);
-        if ($status && !headers_sent() && http_response_code() === 200) {
+        // PHP's own rule for a fatal error (main.c, php_error_cb): a 200
+        // not sent yet becomes a 500, unless the error is displayed.
+        if ($status && !self::displaysErrors() && !headers_sent() && http_response_code() === 200) {
             http_response_code(500);
         }
+    }
+
+    /** display_errors as PHP reads it (main.c, php_get_display_errors_mode). */
+    private static function displaysErrors(): bool
+    {
+        $value = strtolower((string) ini_get('display_errors'));
+        return in_array($value, ['on', 'yes', 'true', 'stdout', 'stderr'], true) || (int) $value !== 0;
     }
 
     /** Whether this is a child the script forked during the request (pcntl_fork()), not the worker. */
@@ -282,8 +291,13 @@ final class RequestEnd
         try {
             self::$sapi->callDestructors();
         } catch (\Throwable $e) {
-            // A destructor threw: PHP's own shutdown would report it as uncaught.
-            error_log('PHP Fatal error:  Uncaught ' . $e);
+            // A destructor threw: PHP's own shutdown reports it as an
+            // uncaught fatal error, and under php-fpm that turns a 200
+            // still unsent into a 500. Here the answer has usually gone
+            // already: the step's continuation, the newest object, had
+            // its destructor called in the same pass and answered (PHP
+            // holds the exception aside meanwhile, out of PHP's sight).
+            self::uncaught($e, true);
         }
     }
 }

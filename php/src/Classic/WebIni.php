@@ -19,6 +19,9 @@ final class WebIni
         'memory_limit' => '128M',
         'max_execution_time' => '30',
         'output_buffering' => '4096',
+        // The CLI forces 0: errors shown with display_errors on would be
+        // plain text, where a browser gets them as HTML under php-fpm.
+        'html_errors' => '1',
     ];
 
     /** @var array<string, string> the settings the worker applies per request */
@@ -111,6 +114,7 @@ final class WebIni
     public function applyToRequest(): void
     {
         set_time_limit((int) $this->values['max_execution_time']);
+        ini_set('html_errors', $this->values['html_errors']);
         // output_buffering is read-only at run time: its buffer is started
         // the way PHP starts it for a web request (the "default output
         // handler", flushed to the client every 4096 bytes).
