@@ -7,43 +7,20 @@
 // request and php-zygote once. CPU per request counts every process of a
 // side (utime + stime from /proc, wrk excluded).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateApp } from './app-generator.mjs';
 import { phpLocation, startNginxFpm } from '../test/apps/nginx-fpm.mjs';
-import { header, median, ratio, sleep, table } from './util.mjs';
+import { cpuSnapshot, header, median, ratio, sleep, table } from './util.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const WORKERS = 2;
 const CONNECTIONS = 32;
 const DURATION = process.env.BENCH_HTTP_DURATION ?? '5s';
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU seconds (utime + stime) of `pid` and all its descendants, from one pass over /proc. */
-function treeCpu(pid) {
-  const cpu = new Map();
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = Number(fields[1]);
-      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / TICKS);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch { /* gone */ }
-  }
-  // Exited children's time is in the parent's cutime/cstime, not counted:
-  // every side here keeps its processes (zygote: forks outlive few requests).
-  const walk = (p) => (cpu.get(p) ?? 0) + (children.get(p) ?? []).reduce((sum, child) => sum + walk(child), 0);
-  return walk(pid);
-}
-
 function which(...names) {
   for (const name of names) {
     try {
@@ -67,9 +44,11 @@ async function waitForPort(port, ms = 20000) {
 }
 
 function wrk(url, duration = DURATION, pids = []) {
-  const cpuBefore = pids.reduce((sum, pid) => sum + treeCpu(pid), 0);
+  const before = cpuSnapshot();
+  const cpuBefore = pids.reduce((sum, pid) => sum + before.tree(pid), 0);
   const out = execFileSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${duration}`, '--latency', url], { encoding: 'utf8' });
-  const cpu = pids.reduce((sum, pid) => sum + treeCpu(pid), 0) - cpuBefore;
+  const after = cpuSnapshot();
+  const cpu = pids.reduce((sum, pid) => sum + after.tree(pid), 0) - cpuBefore;
   const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const latency = (p) => {

@@ -1,6 +1,7 @@
 // Shared pieces of the benchmarks: percentiles, markdown tables, machine info.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export function percentile(values, p) {
@@ -37,3 +38,31 @@ export function header(title) {
   return `### ${title}\n`;
 }
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * CPU seconds of process trees, from one pass over /proc: `tree(pid)` is
+ * utime + stime of `pid` and every descendant, plus what each had reaped
+ * (cutime + cstime): a fresh-fork worker's time counts once its reaper
+ * waited for it. `own(pid)` is the process alone, without its children.
+ */
+export function cpuSnapshot() {
+  const cpu = new Map();
+  const reaped = new Map();
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(fields[1]);
+      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / TICKS);
+      reaped.set(Number(entry), (Number(fields[13]) + Number(fields[14])) / TICKS);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch { /* gone */ }
+  }
+  const tree = (pid) => (cpu.get(pid) ?? 0) + (reaped.get(pid) ?? 0) + (children.get(pid) ?? []).reduce((sum, child) => sum + tree(child), 0);
+  return { tree, own: (pid) => cpu.get(pid) ?? 0 };
+}

@@ -11,7 +11,8 @@ const fromEnv = (process.env.PHP_ZYGOTE_APPS_SERVE_FLAGS ?? '').split(/\s+/).fil
 export async function startZygote(cleanups, { root, workers, flags = [], boot }) {
   const args = ['serve', '--docroot', root, '--port', '0', '--host', '127.0.0.1', '--workers', String(workers), ...flags, ...fromEnv];
   if (boot) args.push('--boot', boot);
-  const { url, output } = await startCli(cleanups, args);
+  const { url, output, child } = await startCli(cleanups, args);
   const base = url.replace(/\/$/, '');
-  return { port: Number(new URL(base).port), url: base, output };
+  // pid: the serve process, whose tree bench/apps.mjs counts the CPU of.
+  return { port: Number(new URL(base).port), url: base, output, pid: child.pid };
 }
