@@ -3,17 +3,20 @@
 // the same worker count on both, started by the acceptance suites'
 // harness (test/apps/). wrk runs on each side in turn, alternating, for
 // ROUNDS rounds; the table gives medians of req/s, p50 and p99.
-// Pages: DokuWiki's start page, a DokuWiki page render (wiki:syntax),
+// Pages: a hello-world script (what each side costs per request beyond
+// the app), DokuWiki's start page, a DokuWiki page render (wiki:syntax),
 // WordPress's home page (after an install through each server).
 // BENCH_APPS_SECONDS shortens the rounds (a smoke run: 2).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { dokuwikiMissing, startDokuwiki } from '../test/apps/dokuwiki.mjs';
 import { wordpressMissing, startWordpress, ADMIN } from '../test/apps/wordpress.mjs';
 import { prerequisites } from '../test/apps/prerequisites.mjs';
+import { phpLocation, startNginxFpm } from '../test/apps/nginx-fpm.mjs';
+import { startZygote } from '../test/apps/zygote.mjs';
 import { cpuSnapshot, header, median, ratio, table } from './util.mjs';
 
 const WORKERS = 2;
@@ -99,6 +102,14 @@ export async function run() {
     const cleanups = [];
     const dir = mkdtempSync(join(tmpdir(), 'php-zygote-bench-apps-'));
     try {
+      const hello = join(dir, 'hello');
+      mkdirSync(hello);
+      writeFileSync(join(hello, 'index.php'), '<?php echo "hello\\n";');
+      const twin = {
+        subject: await startZygote(cleanups, { root: hello, workers: WORKERS, flags: zygoteFlags }),
+        reference: await startNginxFpm(cleanups, join(dir, 'hello-fpm'), { root: hello, workers: WORKERS, server: (socket) => `location / { try_files $uri $uri/ =404; }\n${phpLocation(socket)}` }),
+      };
+      rows.push(measure(`hello world (${model})`, twin, '/index.php'));
       const wiki = await startDokuwiki(cleanups, join(dir, 'dokuwiki'), { workers: WORKERS, zygoteFlags });
       // One visit each first: DokuWiki renders and caches the page on its first view.
       for (const path of ['/doku.php', '/doku.php?id=wiki:syntax']) await wiki.twin.step('warm', { path });
