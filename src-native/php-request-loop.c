@@ -135,12 +135,40 @@ static char *zygote_getenv(const char *name, size_t name_length) {
   return NULL;
 }
 
-/* Puts zygote_getenv into the getenv slot of the SAPI module's words
-   (slot 9, checked NULL as the CLI leaves it). Returns 0, or -1 if the
+/* getenv() without a name lists php_import_environment_variables()'s
+   array: the process environment, to which php-fpm adds the FastCGI
+   parameters (its cgi_php_import_environment_variables). This does the
+   same with the request's CGI variables. The zval is PHP's, opaque here. */
+extern void (*php_import_environment_variables)(void *array);
+extern void add_assoc_stringl_ex(void *array, const char *key, size_t key_length, const char *value, size_t value_length);
+static void (*process_environment)(void *array) = NULL;
+
+static void zygote_import_environment(void *array) {
+  process_environment(array);
+  size_t at = 0;
+  while (at < params_length) {
+    const char *entry = params + at;
+    size_t entry_length = strnlen(entry, params_length - at);
+    const char *equals = memchr(entry, '=', entry_length);
+    if (equals != NULL && equals != entry) {
+      add_assoc_stringl_ex(array, entry, (size_t)(equals - entry), equals + 1, entry_length - (size_t)(equals - entry) - 1);
+    }
+    at += entry_length + 1;
+  }
+}
+
+/* Makes getenv() see the request's CGI variables (zygote_set_params()),
+   as under php-fpm: zygote_getenv into the getenv slot of the SAPI
+   module's words (slot 9, which the CLI leaves NULL), and the import of
+   the environment wrapped. Returns 0, or -1 (nothing changed) if the
    slot is taken. */
 int zygote_hook_getenv(uintptr_t *words, int slot) {
-  if (words == NULL || slot < 0 || words[slot] != 0) return -1;
+  if (words == NULL || slot < 0 || words[slot] != 0 || php_import_environment_variables == NULL) return -1;
   words[slot] = (uintptr_t)zygote_getenv;
+  if (process_environment == NULL) {
+    process_environment = php_import_environment_variables;
+    php_import_environment_variables = zygote_import_environment;
+  }
   return 0;
 }
 

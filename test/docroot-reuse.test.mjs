@@ -70,7 +70,11 @@ test('getenv() reads the request\'s CGI variables through the SAPI, and nothing 
   assert.is(getenv.HTTP_X_NAME, 'zygote');
   assert.is(getenv.HTTP_PROXY, false, 'httpoxy: never a variable');
   assert.ok(getenv.PATH, 'the process environment after the request\'s');
+  assert.is(first.all.REQUEST_METHOD, 'GET', 'getenv() lists them too, as php-fpm\'s does');
+  assert.is(first.all.HTTP_X_NAME, 'zygote');
+  assert.ok(first.all.PATH, 'after the process environment');
   assert.is(next.getenv.HTTP_X_NAME, false, 'the header of the request before is gone');
+  assert.is(next.all.HTTP_X_NAME, undefined);
   assert.is(next.getenv.QUERY_STRING, '');
 });
 
