@@ -56,4 +56,9 @@ test('a directory others can write is not used: each request parses the declarat
   });
 });
 
+test('bad arguments are refused, naming what was wrong', () => {
+  assert.throws(() => reusedDocrootPreload('opcache.preload=x'), /ini must be an object/);
+  assert.throws(() => reusedDocrootPreload({}, -1), /uid must be the uid PHP runs as/);
+});
+
 test.run();

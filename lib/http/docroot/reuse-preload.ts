@@ -33,6 +33,8 @@ export interface ReusedDocrootPreload {
  * @param uid the uid PHP runs as (the pool's `user`), when Node runs as root and switches to it
  */
 export function reusedDocrootPreload(ini: Record<string, string | number | boolean> = {}, uid: number = process.getuid?.() ?? 0): ReusedDocrootPreload {
+  if (ini === null || typeof ini !== 'object' || Array.isArray(ini)) throw new TypeError('ini must be an object of php.ini settings (the pool\'s ini option)');
+  if (!Number.isInteger(uid) || uid < 0) throw new TypeError(`uid must be the uid PHP runs as, a non-negative integer (got ${String(uid)})`);
   const userPreload = ini['opcache.preload'];
   const userFfi = ini['ffi.preload'];
   const headers = [join(PHP_RUNTIME_DIR, 'ffi', 'sapi.h')];
