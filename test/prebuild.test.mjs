@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, openSync, readSync, closeSync, rmSync, symlinkSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,16 @@ function elfHeader(file) {
     machine: header.readUInt16LE(18),  // 62 = x86-64, 183 = AArch64
   };
 }
+
+test('both prebuilt request loops export every function php/ffi/request-loop.h declares (rebuilt after a change)', () => {
+  const header = readFileSync(join(root, 'php/ffi/request-loop.h'), 'utf8');
+  const declared = [...header.matchAll(/^[\w ]+?\**\s*(zygote_\w+)\(/gm)].map((m) => m[1]);
+  assert.ok(declared.length >= 10, `declarations read from the header (${declared.join(', ')})`);
+  for (const arch of ['x64', 'arm64']) {
+    const exported = execFileSync('nm', ['-D', '--defined-only', join(root, `prebuilds/linux-${arch}/php-request-loop.so`)], { encoding: 'utf8' });
+    for (const name of declared) assert.ok(new RegExp(` T ${name}$`, 'm').test(exported), `${name} in prebuilds/linux-${arch}/php-request-loop.so (scripts/prebuild.sh rebuilds it)`);
+  }
+});
 
 test('the package loads its prebuild when there is no build/ folder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'php-zygote-prebuild-'));
