@@ -21,7 +21,16 @@ export interface BodyLimits {
  * BodyTooLargeError or BodyTimeoutError; the stream is then left flowing,
  * for the caller to drain or close.
  */
+const EMPTY = Buffer.alloc(0);
+
 export function readBody(req: IncomingMessage, { maxBodySize, bodyTimeout }: BodyLimits): Promise<Buffer | null> {
+  // A request with neither Content-Length nor Transfer-Encoding has no
+  // body (RFC 9112, 6.3), nor has one that declares 0 bytes: nothing to
+  // wait for (no timer, no listeners, no turn of the event loop for the
+  // stream's 'end'). node:http drains such a request itself when the
+  // response ends.
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return Promise.resolve(EMPTY);
   // A client that resets mid-body makes req emit 'error'; without a
   // listener that would be an uncaught exception. 'close' reports it.
   req.on('error', () => {});
