@@ -37,14 +37,14 @@ export function createDocrootHandler(pool: WorkerPool, options: DocrootOptions):
   const config = resolveDocrootOptions(options);
   const exchange = createPhpExchange(pool, options);
   return (req, res) => {
-    locate(config, req.url ?? '/')
-      .then((decision) => answer(config, exchange, req, res, decision))
+    try {
+      answer(config, exchange, req, res, locate(config, req.url ?? '/'));
+    } catch {
       // locate() turns filesystem errors into statuses; what is left is a
       // bug, answered rather than left to crash the server.
-      .catch(() => {
-        if (!res.headersSent) sendStatus(res, 500);
-        else res.destroy();
-      });
+      if (!res.headersSent) sendStatus(res, 500);
+      else res.destroy();
+    }
   };
 }
 

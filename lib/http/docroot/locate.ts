@@ -65,30 +65,30 @@ const BAD_REQUEST: Decision = Object.freeze({ kind: 'status', status: 400 });
 const FORBIDDEN: Decision = Object.freeze({ kind: 'status', status: 403 });
 const NOT_FOUND: Decision = Object.freeze({ kind: 'status', status: 404 });
 
-export async function locate(config: DocrootConfig, target: string): Promise<Decision> {
+export function locate(config: DocrootConfig, target: string): Decision {
   const path = decodeUrlPath(target);
   if (path === null) return BAD_REQUEST;
   if (isForbidden(config, path)) return FORBIDDEN;
 
   const php = PHP_PATH.exec(path);
   if (php) {
-    const script = await phpTarget(config, php[1], php[2] ?? '');
+    const script = phpTarget(config, php[1], php[2] ?? '');
     if (script === 'denied') return FORBIDDEN;
     return script !== null ? { kind: 'php', target: script } : fallback(config, path);
   }
 
   const mapped = mapPath(config, path);
   if (mapped === null) return NOT_FOUND;
-  const found = await kindOf(mapped.file);
+  const found = kindOf(mapped.file);
   if (found === 'file') return { kind: 'static', root: mapped.root, file: mapped.file };
   if (found === 'denied') return FORBIDDEN;
   if (found === 'none') return fallback(config, path);
   if (!path.endsWith('/')) return { kind: 'redirect', path: `${path}/` };
   for (const name of config.index) {
     if (name.endsWith('.php')) {
-      const script = await phpTarget(config, path + name, '');
+      const script = phpTarget(config, path + name, '');
       if (script !== null && script !== 'denied') return { kind: 'php', target: script };
-    } else if ((await kindOf(mapped.file + name)) === 'file') {
+    } else if ((kindOf(mapped.file + name)) === 'file') {
       return { kind: 'static', root: mapped.root, file: mapped.file + name };
     }
   }
@@ -98,16 +98,16 @@ export async function locate(config: DocrootConfig, target: string): Promise<Dec
 }
 
 /** The configured front controller, run for the original URI; 404 without one, when it is missing, or below an alias. */
-async function fallback(config: DocrootConfig, path: string): Promise<Decision> {
+function fallback(config: DocrootConfig, path: string): Decision {
   if (config.fallback === null || aliasOf(config, path) !== null) return NOT_FOUND;
-  const script = await phpTarget(config, config.fallback, '');
+  const script = phpTarget(config, config.fallback, '');
   return script !== null && script !== 'denied' ? { kind: 'php', target: script } : NOT_FOUND;
 }
 
-async function phpTarget(config: DocrootConfig, scriptName: string, pathInfo: string): Promise<PhpTarget | 'denied' | null> {
+function phpTarget(config: DocrootConfig, scriptName: string, pathInfo: string): PhpTarget | 'denied' | null {
   const mapped = mapPath(config, scriptName);
   if (mapped === null) return null;
-  const found = await kindOf(mapped.file);
+  const found = kindOf(mapped.file);
   if (found === 'denied') return 'denied';
   return found === 'file' ? { scriptName, filename: mapped.file, pathInfo } : null;
 }
@@ -139,10 +139,10 @@ function aliasOf(config: DocrootConfig, path: string): Alias | null {
  * Synchronous, as nginx's own stat is: on a local file system it takes a
  * few microseconds, while the promise version hands each stat to libuv's
  * thread pool and back, two thread wake-ups per request that cost more
- * than the stat (measured on DokuWiki with reused workers). Returns a
- * promise still, so a caller need not care.
+ * than the stat (measured on DokuWiki with reused workers). So locate()
+ * is synchronous as a whole: no promise or microtask per request either.
  */
-async function kindOf(file: string): Promise<'file' | 'dir' | 'none' | 'denied'> {
+function kindOf(file: string): 'file' | 'dir' | 'none' | 'denied' {
   try {
     const info = statSync(file, { throwIfNoEntry: false });
     if (info === undefined) return 'none';
