@@ -114,11 +114,12 @@ final class RequestLoop
     }
 
     /**
-     * In the master: getenv("NAME") answers from this request's CGI
-     * variables (setParams()) before the process environment, as it does
-     * under php-fpm, whose SAPI answers from the FastCGI parameters. The
-     * library's own function goes into sapi_module's getenv slot, which
-     * the CLI leaves NULL (Sapi checked it). False if it could not.
+     * In the master: getenv("NAME") answers from the request's CGI
+     * variables (setParams()) before the process environment, and getenv()
+     * lists them after it, as under php-fpm, whose SAPI answers from the
+     * FastCGI parameters. The library's own function goes into
+     * sapi_module's getenv slot, which the CLI leaves NULL (Sapi checked
+     * it), and wraps PHP's import of the environment. False if it could not.
      */
     public static function hookGetenv(Sapi $sapi): bool
     {
