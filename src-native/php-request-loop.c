@@ -115,7 +115,7 @@ int zygote_set_params(const char *bytes, size_t length) {
     params = grown;
     params_capacity = length;
   }
-  memcpy(params, bytes, length);
+  if (length > 0) memcpy(params, bytes, length); /* params is NULL until the first non-empty set */
   params_length = length;
   return 0;
 }
