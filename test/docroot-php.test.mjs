@@ -102,7 +102,7 @@ test('getenv() reads the request as under php-fpm: method, Host, SCRIPT_NAME, a 
   assert.is(getenv.HTTP_X_NAME, 'zygote');
 });
 
-test('static files come from Node, dotfiles are refused, a missing script goes to the fallback', async () => {
+test('static files come from Node, dotfiles are refused, a missing page goes to the fallback and a missing script is a 404', async () => {
   const css = await get('/style.css');
   assert.is(css.status, 200);
   assert.is(css.headers.get('content-type'), 'text/css');
@@ -113,8 +113,10 @@ test('static files come from Node, dotfiles are refused, a missing script goes t
   });
   assert.is(conditional, 304);
   assert.is((await get('/.htaccess')).status, 403);
-  // With --fallback, a missing script goes to the front controller, as try_files does.
-  assert.is((await (await get('/missing.php')).json()).server.REQUEST_URI, '/missing.php');
+  // With --fallback, a missing page goes to the front controller, as try_files does;
+  // a missing script is nginx's .php location's 404.
+  assert.is((await (await get('/missing/page')).json()).server.REQUEST_URI, '/missing/page');
+  assert.is((await get('/missing.php')).status, 404);
 });
 
 test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', () => finishRequestAnswersAtOnce(get, tmpdir()));

@@ -32,15 +32,17 @@ test('a .php path runs that script; the rest of the path after .php is PATH_INFO
   assert.is(split.server.PHP_SELF, '/index.php/foo/bar');
 });
 
-test('a missing .php script is a 404 without a fallback, and runs the fallback with one', async () => {
+test('a missing .php script is a 404, with a fallback too, as nginx\'s .php location answers it before try_files', async () => {
   const plain = await serveSite(cleanups);
   assert.is((await fetch(`${plain.url}/missing.php`)).status, 404);
   assert.is((await fetch(`${plain.url}/missing.php/x`)).status, 404);
   assert.is((await fetch(`${plain.url}/no/such/page`)).status, 404);
   const withFallback = await serveSite(cleanups, () => ({ fallback: '/index.php' }));
-  const missing = await seen(await fetch(`${withFallback.url}/missing.php?a=1`));
-  assert.is(missing.server.SCRIPT_NAME, '/index.php');
-  assert.is(missing.server.REQUEST_URI, '/missing.php?a=1');
+  assert.is((await fetch(`${withFallback.url}/missing.php?a=1`)).status, 404);
+  assert.is((await fetch(`${withFallback.url}/missing.php/x`)).status, 404);
+  const page = await seen(await fetch(`${withFallback.url}/no/such/page?a=1`));
+  assert.is(page.server.SCRIPT_NAME, '/index.php', 'what is not a script still goes to the fallback');
+  assert.is(page.server.REQUEST_URI, '/no/such/page?a=1');
 });
 
 test('nothing matched: the fallback runs with the original REQUEST_URI and query, as try_files does', async () => {

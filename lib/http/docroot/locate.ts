@@ -12,7 +12,7 @@
  *   1. a target that does not decode to a clean path (url-path.ts): 400;
  *   2. a dotfile or a --deny match (access.ts): 403;
  *   3. a path with a `.php` segment end: the script up to there runs,
- *      the rest is PATH_INFO, if the script is a file; else 4's fallback;
+ *      the rest is PATH_INFO, if the script is a file; else 404;
  *   4. a file: static; a directory: a 301 to add the slash, or with it
  *      its first index file (a .php one runs, another is static), or 403
  *      when it has none (try_files matched `$uri/`, then nginx's index
@@ -74,7 +74,10 @@ export function locate(config: DocrootConfig, target: string): Decision {
   if (php) {
     const script = phpTarget(config, php[1], php[2] ?? '');
     if (script === 'denied') return FORBIDDEN;
-    return script !== null ? { kind: 'php', target: script } : fallback(config, path);
+    // nginx's regex location for .php wins over `location /` and its
+    // try_files: a missing script is its `try_files $fastcgi_script_name
+    // =404`, never the front controller.
+    return script !== null ? { kind: 'php', target: script } : NOT_FOUND;
   }
 
   const mapped = mapPath(config, path);
