@@ -1,7 +1,7 @@
 // Runs every measure side by side on this machine and writes RESULTS.md.
 // Each measure also runs alone: node bench/spawn.mjs, memory.mjs,
 // roundtrip.mjs, exit.mjs, http.mjs (needs nginx, php-fpm and wrk),
-// event-loop.mjs, budget.mjs, inprocess.mjs (installs @platformatic/php-node
+// event-loop.mjs, budget.mjs, front.mjs (needs wrk), inprocess.mjs (installs @platformatic/php-node
 // into ~/.cache/php-zygote-bench on demand), apps.mjs (optional: needs Debian's dokuwiki,
 // wordpress, mariadb-server too; says why it skipped otherwise).
 import { writeFileSync } from 'node:fs';
@@ -16,11 +16,12 @@ import * as httpMeasure from './http.mjs';
 import * as eventLoopMeasure from './event-loop.mjs';
 import * as budgetMeasure from './budget.mjs';
 import * as appsMeasure from './apps.mjs';
+import * as frontMeasure from './front.mjs';
 import * as inprocessMeasure from './inprocess.mjs';
 
 const started = Date.now();
 const sections = [];
-for (const [name, measure] of [['spawn', spawnMeasure], ['memory', memoryMeasure], ['roundtrip', roundtripMeasure], ['exit', exitMeasure], ['http', httpMeasure], ['event-loop', eventLoopMeasure], ['budget', budgetMeasure], ['inprocess', inprocessMeasure], ['apps', appsMeasure]]) {
+for (const [name, measure] of [['spawn', spawnMeasure], ['memory', memoryMeasure], ['roundtrip', roundtripMeasure], ['exit', exitMeasure], ['http', httpMeasure], ['event-loop', eventLoopMeasure], ['budget', budgetMeasure], ['inprocess', inprocessMeasure], ['front', frontMeasure], ['apps', appsMeasure]]) {
   process.stderr.write(`bench: ${name}...\n`);
   const section = await measure.run();
   process.stdout.write(`${section}\n`);
