@@ -34,6 +34,22 @@ test.after(async () => {
 const get = (path, init) => fetch(`${url}${path}`, { redirect: 'manual', ...init });
 const pidNow = async () => Number(await (await get('/pid.php')).text());
 
+/**
+ * A server of the test's own, one worker with --max-jobs `maxJobs` (and
+ * `flags`), for what must not touch the shared one; stopped after run().
+ * run() gets `at(path, init)` (fetch on it) and its `output()`.
+ */
+async function withOwnServer(maxJobs, flags, run) {
+  const own = [];
+  try {
+    const server = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', String(maxJobs), ...flags]);
+    const base = server.url.replace(/\/$/, '');
+    return await run({ at: (path, init) => fetch(`${base}${path}`, init), output: server.output });
+  } finally {
+    for (const cleanup of own.reverse()) await cleanup();
+  }
+}
+
 test('one worker serves several requests, and none sees what the one before left', async () => {
   const first = await (await get('/state.php')).json();
   const second = await (await get('/state.php')).json();
@@ -93,15 +109,11 @@ test('the runtime\'s classes and C declarations are preloaded, so no request loa
 });
 
 test('a preload file of the user\'s (--ini opcache.preload) is still preloaded', async () => {
-  const own = [];
-  try {
-    const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '10', '--ini', `opcache.preload=${site}/user-preload.php`]);
-    const report = await (await fetch(`${base.replace(/\/$/, '')}/preloaded.php`)).json();
+  await withOwnServer(10, ['--ini', `opcache.preload=${site}/user-preload.php`], async ({ at }) => {
+    const report = await (await at('/preloaded.php')).json();
     assert.is(report.userPreloaded, true);
     assert.ok(report.classes.includes('Zygote\\Classic\\Docroot'), 'and the runtime\'s classes too');
-  } finally {
-    for (const cleanup of own.reverse()) await cleanup();
-  }
+  });
 });
 
 test('the boot file runs at the start of every request, like auto_prepend_file', async () => {
@@ -118,10 +130,8 @@ test('an object kept by a static property is destroyed when its request ends', a
 });
 
 test('a fatal error is a 500 for its request only, and exit() after a redirect ends the request: the worker serves on', async () => {
-  const own = [];
-  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '100']);
-  try {
-    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`, { redirect: 'manual' });
+  await withOwnServer(100, [], async ({ at: fetchAt }) => {
+    const at = (path) => fetchAt(path, { redirect: 'manual' });
     const before = await (await at('/pid.php')).text();
     const res = await at('/fatal.php');
     assert.is(res.status, 500);
@@ -132,16 +142,11 @@ test('a fatal error is a 500 for its request only, and exit() after a redirect e
     const report = await (await at('/state.php')).json();
     assert.is(report.hits, 1);
     assert.is(String(report.pid), before, 'the same worker all along');
-  } finally {
-    for (const cleanup of own.reverse()) await cleanup();
-  }
+  });
 });
 
 test('max_execution_time and memory_limit end their request with a 500, and the same worker serves on from a clean slate', async () => {
-  const own = [];
-  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
-  try {
-    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`);
+  await withOwnServer(0, [], async ({ at }) => {
     const before = await (await at('/usage.php')).json();
     for (const path of ['/timeout.php', '/memory.php', '/memory.php']) {
       const res = await at(path);
@@ -152,9 +157,7 @@ test('max_execution_time and memory_limit end their request with a 500, and the 
     assert.is(after.pid, before.pid, 'the same worker');
     assert.is(after.timeLimit, '30', 'the web time limit again');
     assert.ok(Math.abs(after.memory - before.memory) < 64 * 1024, `the request starts with the memory it started with before (${before.memory} then ${after.memory})`);
-  } finally {
-    for (const cleanup of own.reverse()) await cleanup();
-  }
+  });
 });
 
 test(`a worker is replaced after --max-jobs (${MAX_JOBS}) requests`, async () => {
@@ -172,14 +175,12 @@ test(`a worker is replaced after --max-jobs (${MAX_JOBS}) requests`, async () =>
 });
 
 test('compiled regexes stay good in the requests after the one that compiled them, also past a full cache', async () => {
-  const own = [];
-  const { url: base, output } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
-  try {
+  await withOwnServer(0, [], async ({ at, output }) => {
     const pids = new Set();
     // 3 x 2,000 patterns, each batch run twice: 6,000 distinct patterns
     // fill PCRE's cache (4,096) and make it evict.
     for (const from of [0, 0, 2000, 2000, 4000, 4000, 0]) {
-      const report = await (await fetch(`${base.replace(/\/$/, '')}/regex.php?from=${from}&count=2000`)).json();
+      const report = await (await at(`/regex.php?from=${from}&count=2000`)).json();
       assert.is(report.matched, 2000, `batch from ${from}`);
       assert.is(report.fixed, 'mail EXAMPLE:ann and PHP:bob');
       assert.is(report.error, 'No error');
@@ -187,9 +188,7 @@ test('compiled regexes stay good in the requests after the one that compiled the
     }
     assert.is(pids.size, 1, 'one worker served them all');
     assert.not.match(output().err, /pcre|Warning|Fatal/i);
-  } finally {
-    for (const cleanup of own.reverse()) await cleanup();
-  }
+  });
 });
 
 test('the worker\'s channel does not leak into processes the script starts', async () => {
@@ -201,10 +200,7 @@ test('the worker\'s channel does not leak into processes the script starts', asy
 test('fastcgi_finish_request() answers at once with what was printed; the script goes on and its later output is dropped', () => finishRequestAnswersAtOnce(get, scratch));
 
 test('exit() in a shutdown function still answers with the output; a fatal error there is a 500; the worker serves on either way', async () => {
-  const own = [];
-  const { url: base, output } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
-  try {
-    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`);
+  await withOwnServer(0, [], async ({ at, output }) => {
     const before = await (await at('/pid.php')).text();
     const exited = await at('/shutdown-exit.php');
     assert.is(exited.status, 200);
@@ -217,9 +213,7 @@ test('exit() in a shutdown function still answers with the output; a fatal error
     assert.is(report.hits, 1);
     assert.match(output().err, /a request ended without an answer/);
     assert.ok(output().err.split('\n').length < 40, 'no loop of errors in the log');
-  } finally {
-    for (const cleanup of own.reverse()) await cleanup();
-  }
+  });
 });
 
 test('exit() in a shutdown function, a destructor, an output buffer\'s callback or a session handler at the request\'s end still answers with the output', async () => {
@@ -228,11 +222,9 @@ test('exit() in a shutdown function, a destructor, an output buffer\'s callback 
 });
 
 test('a child forked by a script never answers its job nor serves the worker\'s next ones; the worker serves on', async () => {
-  const own = [];
-  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
-  try {
+  await withOwnServer(0, [], async ({ at: fetchAt }) => {
     const at = async (path) => {
-      const res = await fetch(`${base.replace(/\/$/, '')}${path}`);
+      const res = await fetchAt(path);
       return { status: res.status, text: await res.text() };
     };
     const worker = (await at('/pid.php')).text;
@@ -245,23 +237,16 @@ test('a child forked by a script never answers its job nor serves the worker\'s 
     const child = Number(lingered.text.split(' ').pop());
     await until(() => [null, 'Z'].includes(procState(child)), 5000, 'the lingering child to end');
     for (let i = 0; i < 4; i++) assert.equal(await at('/pid.php'), { status: 200, text: worker }, 'the same worker answers every later job');
-  } finally {
-    for (const cleanup of own.reverse()) await cleanup();
-  }
+  });
 });
 
 test('an alarm a request left pending (pcntl_alarm) does not kill the worker in a later request', async () => {
-  const own = [];
-  const { url: base } = await startCli(own, ['serve', '--docroot', site, '--port', '0', '--workers', '1', '--max-jobs', '0']);
-  try {
-    const at = (path) => fetch(`${base.replace(/\/$/, '')}${path}`);
+  await withOwnServer(0, [], async ({ at }) => {
     const worker = await (await at('/alarm.php')).text();
     const slow = await at('/slow.php');
     assert.is(slow.status, 200);
     assert.is(await slow.text(), worker, 'the same worker, alive past the alarm');
-  } finally {
-    for (const cleanup of own.reverse()) await cleanup();
-  }
+  });
 });
 
 test('filter_input() sees GET, POST and COOKIE as under php-fpm, for its own request only', () => filterInputSeesTheRequest(get));
