@@ -83,9 +83,10 @@ int zygote_keep_sapi(uintptr_t *words, int count) {
   return 0;
 }
 
-/* Text (no NUL) the worker computed once (in the master, before its first request
-   ended) and reads again at the start of every request, when PHP has
-   freed everything the request before held: see RequestLoop::keep(). */
+/* Text (no NUL) the worker computed once (in the master, before its
+   first request ended) and reads again at the start of every request,
+   when PHP has freed everything the request before held: see
+   RequestLoop::keep(). */
 static char *kept_state = NULL;
 
 int zygote_keep_state(const char *bytes, size_t length) {
@@ -120,17 +121,40 @@ int zygote_set_params(const char *bytes, size_t length) {
   return 0;
 }
 
+/* One "NAME=VALUE" of the parameters; the value ends with a NUL. */
+typedef struct {
+  const char *name;
+  size_t name_length;
+  const char *value;
+  size_t value_length;
+} param;
+
+/* The parameter at *at, moving *at past it: 1, or 0 after the last. An
+   entry without a name before its "=" is skipped (RequestLoop packs
+   none). */
+static int next_param(size_t *at, param *out) {
+  while (*at < params_length) {
+    const char *entry = params + *at;
+    size_t entry_length = strnlen(entry, params_length - *at);
+    *at += entry_length + 1;
+    const char *equals = memchr(entry, '=', entry_length);
+    if (equals == NULL || equals == entry) continue;
+    out->name = entry;
+    out->name_length = (size_t)(equals - entry);
+    out->value = equals + 1;
+    out->value_length = entry_length - out->name_length - 1;
+    return 1;
+  }
+  return 0;
+}
+
 /* sapi_module.getenv: PHP's getenv("NAME") asks it before the process
    environment (main/SAPI.c, sapi_getenv), and copies what it returns. */
 static char *zygote_getenv(const char *name, size_t name_length) {
   size_t at = 0;
-  while (at < params_length) {
-    const char *entry = params + at;
-    size_t entry_length = strnlen(entry, params_length - at);
-    if (entry_length > name_length && entry[name_length] == '=' && memcmp(entry, name, name_length) == 0) {
-      return (char *)entry + name_length + 1;
-    }
-    at += entry_length + 1;
+  param p;
+  while (next_param(&at, &p)) {
+    if (p.name_length == name_length && memcmp(p.name, name, name_length) == 0) return (char *)p.value;
   }
   return NULL;
 }
@@ -146,15 +170,8 @@ static void (*process_environment)(void *array) = NULL;
 static void zygote_import_environment(void *array) {
   process_environment(array);
   size_t at = 0;
-  while (at < params_length) {
-    const char *entry = params + at;
-    size_t entry_length = strnlen(entry, params_length - at);
-    const char *equals = memchr(entry, '=', entry_length);
-    if (equals != NULL && equals != entry) {
-      add_assoc_stringl_ex(array, entry, (size_t)(equals - entry), equals + 1, entry_length - (size_t)(equals - entry) - 1);
-    }
-    at += entry_length + 1;
-  }
+  param p;
+  while (next_param(&at, &p)) add_assoc_stringl_ex(array, p.name, p.name_length, p.value, p.value_length);
 }
 
 /* Makes getenv() see the request's CGI variables (zygote_set_params()),

@@ -7,9 +7,9 @@ namespace Zygote\Classic;
 /**
  * Fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES and $_REQUEST (and
  * what getenv() sees) from the HTTP front's job, the way PHP fills them
- * under php-fpm from the FastCGI parameters and the body: parse_str() is the parser PHP itself
- * uses for query strings and urlencoded bodies (same array syntax, same
- * name mangling, max_input_vars).
+ * under php-fpm from the FastCGI parameters and the body: parse_str() is
+ * the parser PHP itself uses for query strings and urlencoded bodies
+ * (same array syntax, same name mangling, max_input_vars).
  */
 final class RequestGlobals
 {
@@ -17,7 +17,7 @@ final class RequestGlobals
      * @param array<string, mixed> $server the CGI variables from the front
      * @param list<array{string, string}> $headers header bytes, decoded
      * @param MultipartForm|null $form a multipart body, taken apart by the front (the job body is then empty)
-     * @param (\Closure(array<string, string>): void)|null $environment hands the CGI variables to getenv(); null: putenv() (export())
+     * @param (\Closure(array<string, string>): void)|null $environment hands the CGI variables to getenv() (those environment() keeps); null: putenv() (export())
      */
     public static function fill(array $server, array $headers, string $body, ?MultipartForm $form = null, ?\Closure $environment = null): void
     {
@@ -46,7 +46,7 @@ final class RequestGlobals
                 $vars[$key] = (string) $value;
             }
         }
-        ($environment ?? self::export(...))($vars);
+        ($environment ?? self::export(...))(self::environment($vars));
         $now = microtime(true);
         $vars['REQUEST_TIME_FLOAT'] = $now;
         $vars['REQUEST_TIME'] = (int) $now;
@@ -81,20 +81,35 @@ final class RequestGlobals
      * (Reused workers answer getenv() through the SAPI instead, as fpm
      * does: RequestLoop::setParams().)
      *
-     * @param array<string, string> $vars
+     * @param array<string, string> $vars what environment() kept
      */
     private static function export(array $vars): void
     {
         foreach ($vars as $name => $value) {
-            $name = (string) $name;
-            // putenv() throws on an empty name or one starting with "=",
-            // reads "A=B=C" as A set to "B=C", and stops at a NUL (a C
-            // string): such a variable is left out rather than set wrong.
-            if ($name === '' || strpbrk($name, "=\0") !== false || str_contains($value, "\0")) {
-                continue;
-            }
             putenv("$name=$value");
         }
+    }
+
+    /**
+     * The CGI variables that can be C strings of the environment, which
+     * getenv() reads whichever way they get there: an empty name, or one
+     * with "=" or NUL, or a value with NUL is left out rather than set
+     * wrong (putenv() throws on an empty name or one starting with "=",
+     * reads "A=B=C" as A set to "B=C", and stops at a NUL).
+     *
+     * @param array<string, string> $vars
+     * @return array<string, string>
+     */
+    private static function environment(array $vars): array
+    {
+        $kept = [];
+        foreach ($vars as $name => $value) {
+            $name = (string) $name;
+            if ($name !== '' && strpbrk($name, "=\0") === false && !str_contains($value, "\0")) {
+                $kept[$name] = $value;
+            }
+        }
+        return $kept;
     }
 
     /**

@@ -127,20 +127,15 @@ final class RequestLoop
     }
 
     /**
-     * This request's CGI variables for getenv() (hookGetenv()). Names
-     * with "=" or NUL, and values with NUL, cannot be C strings of the
-     * environment and are left out, as putenv() would leave them out.
+     * This request's CGI variables for getenv() (hookGetenv()), packed as
+     * "NAME=VALUE\0" one after another.
      *
-     * @param array<string, string> $vars
+     * @param array<string, string> $vars names and values that can be C strings of the environment (RequestGlobals::fill() hands only those)
      */
     public static function setParams(array $vars): void
     {
         $packed = '';
         foreach ($vars as $name => $value) {
-            $name = (string) $name;
-            if ($name === '' || strpbrk($name, "=\0") !== false || str_contains($value, "\0")) {
-                continue;
-            }
             $packed .= "$name=$value\0";
         }
         (self::$ffi ??= self::open())->zygote_set_params($packed, strlen($packed));
