@@ -17,21 +17,12 @@ import { wordpressMissing, startWordpress, ADMIN } from '../test/apps/wordpress.
 import { prerequisites } from '../test/apps/prerequisites.mjs';
 import { phpLocation, startNginxFpm } from '../test/apps/nginx-fpm.mjs';
 import { startZygote } from '../test/apps/zygote.mjs';
-import { cpuSnapshot, header, median, ratio, table } from './util.mjs';
+import { cpuSnapshot, hasCommand, header, median, ratio, table } from './util.mjs';
 
 const WORKERS = 2;
 const CONNECTIONS = 16;
 const ROUNDS = Number(process.env.BENCH_APPS_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_APPS_SECONDS ?? 8);
-
-function has(command) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const toMs = (value, unit) => Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
 
@@ -88,7 +79,7 @@ async function installWordpress(twin) {
 
 export async function run() {
   const title = header('Real apps: DokuWiki and WordPress (Debian packages)');
-  if (!has('wrk')) return `${title}\nSkipped: needs wrk (apt-get install wrk).\n`;
+  if (!hasCommand('wrk')) return `${title}\nSkipped: needs wrk (apt-get install wrk).\n`;
   const missing = prerequisites([dokuwikiMissing(), wordpressMissing()], { mariadb: true });
   if (missing) return `${title}\nSkipped: ${missing}.\n`;
   const rows = [];

@@ -12,17 +12,16 @@
 // CPU is utime + stime of the front's main thread (/proc/<pid>/task/<pid>).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startCli } from '../test/cli-process.mjs';
-import { header, median, table } from './util.mjs';
+import { hasCommand, header, mainThreadCpu, median, table } from './util.mjs';
 
 const CONNECTIONS = 16;
 const ROUNDS = Number(process.env.BENCH_FRONT_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_FRONT_SECONDS ?? 4);
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const HEADERS = [
   ['Vary', 'Cookie'],
@@ -57,13 +56,6 @@ const server = http.createServer((req, res) => {
 }).listen(0, '127.0.0.1', () => console.log('on http://127.0.0.1:' + server.address().port + '/'));
 `;
 
-/** utime + stime of a process's main thread, seconds. */
-function mainThreadCpu(pid) {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
-
 function wrk(url, pid) {
   const before = mainThreadCpu(pid);
   const out = execFileSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url], { encoding: 'utf8' });
@@ -86,11 +78,7 @@ async function startBare(cleanups, dir) {
 
 export async function run() {
   const title = header('HTTP front: CPU per request on Node\'s main thread');
-  try {
-    execFileSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' });
-  } catch {
-    return `${title}\nSkipped: needs wrk (apt-get install wrk).\n`;
-  }
+  if (!hasCommand('wrk')) return `${title}\nSkipped: needs wrk (apt-get install wrk).\n`;
   const cleanups = [];
   const dir = mkdtempSync(join(tmpdir(), 'php-zygote-bench-front-'));
   try {
@@ -99,10 +87,11 @@ export async function run() {
     writeFileSync(join(root, 'page.php'), page(false));
     writeFileSync(join(root, 'burn.php'), page(true));
     const serve = await startCli(cleanups, ['serve', '--docroot', root, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--max-jobs', '0']);
+    const served = serve.url.replace(/\/$/, '');
     const sides = [
       { label: 'bare node:http, the same three parts from timers', ...(await startBare(cleanups, dir)) },
-      { label: '`serve --docroot`, a PHP script sending them', url: `${serve.url.replace(/\/$/, '')}/page.php`, pid: serve.child.pid },
-      { label: '`serve --docroot`, the script also spends ~3 ms of CPU over a few MB', url: `${serve.url.replace(/\/$/, '')}/burn.php`, pid: serve.child.pid },
+      { label: '`serve --docroot`, a PHP script sending them', url: `${served}/page.php`, pid: serve.child.pid },
+      { label: '`serve --docroot`, the script also spends ~3 ms of CPU over a few MB', url: `${served}/burn.php`, pid: serve.child.pid },
     ];
     for (const side of sides) wrk(side.url, side.pid); // warm-up: JIT, opcache, ready workers
     const runs = sides.map(() => []);

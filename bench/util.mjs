@@ -34,6 +34,16 @@ export async function memoryOf(pid) {
   return { rss: get('Rss'), pss: get('Pss'), privateDirty: get('Private_Dirty') };
 }
 
+/** Whether `command` is on the PATH (wrk, for the HTTP measures). */
+export function hasCommand(command) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function header(title) {
   return `### ${title}\n`;
 }
@@ -65,4 +75,11 @@ export function cpuSnapshot() {
   }
   const tree = (pid) => (cpu.get(pid) ?? 0) + (reaped.get(pid) ?? 0) + (children.get(pid) ?? []).reduce((sum, child) => sum + tree(child), 0);
   return { tree, own: (pid) => cpu.get(pid) ?? 0 };
+}
+
+/** utime + stime of a process's main thread alone (not its other threads), seconds. */
+export function mainThreadCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }

@@ -15,14 +15,14 @@ export interface BodyLimits {
   bodyTimeout: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Resolves with the body, or with null when the client went away before
  * sending all of it (there is nobody left to answer). Rejects with
  * BodyTooLargeError or BodyTimeoutError; the stream is then left flowing,
  * for the caller to drain or close.
  */
-const EMPTY = Buffer.alloc(0);
-
 export function readBody(req: IncomingMessage, { maxBodySize, bodyTimeout }: BodyLimits): Promise<Buffer | null> {
   // A request with neither Content-Length nor Transfer-Encoding has no
   // body (RFC 9112, 6.3), nor has one that declares 0 bytes: nothing to

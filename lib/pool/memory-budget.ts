@@ -16,9 +16,10 @@
  * `limit` is memoryBudget if given, else the container's (cgroup) limit,
  * else the machine's memory. An isolated pool has up to two processes per
  * job it may run (the worker running it and the ready fork that will take
- * the next), so there a worker allowed is counted as two processes. `in use` is the cgroup's own figure when there
- * is one (it counts Node, the masters and the workers as the kernel does),
- * else Node's RSS plus the masters' and workers' PSS.
+ * the next), so there a worker allowed is counted as two processes.
+ * `in use` is the cgroup's own figure when there is one (it counts Node,
+ * the masters and the workers as the kernel does), else Node's RSS plus
+ * the masters' and workers' PSS.
  */
 import { totalmem } from 'node:os';
 import { cgroupMemory, type CgroupMemory } from '../process/cgroup.js';

@@ -80,9 +80,10 @@ function requestLoopLibrary(): string {
  * runs as (uid): the directory must be that user's own and closed to
  * everyone else (mode 0700, not a symbolic link), or another local user
  * could plant a header. Root writes it for another uid and hands the
- * directory to it; a header PHP cannot read would stop PHP at start-up. The file name is a hash of its content, so servers of
- * different installations share the directory without clashing, and a
- * file once written is never changed (written aside, then renamed).
+ * directory to it; a header PHP cannot read would stop PHP at start-up.
+ * The file name is a hash of its content, so servers of different
+ * installations share the directory without clashing, and a file once
+ * written is never changed (written aside, then renamed).
  */
 function requestLoopHeader(uid: number): string | null {
   try {

@@ -181,8 +181,7 @@ final class Docroot
             $job->fail(new InvalidContextException('a docroot job needs docroot.script, docroot.cwd (strings), server (object) and headers (pairs)', $job->id));
             if (self::reusesWorkers()) {
                 RequestLoop::jobAnswered();
-            }
-            if (!self::reusesWorkers()) {
+            } else {
                 $job->awaitChannelEnd();
             }
             exit(0); // a reused worker goes on with its next request

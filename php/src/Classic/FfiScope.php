@@ -6,12 +6,13 @@ namespace Zygote\Classic;
 
 /**
  * The C declarations of php/ffi/*.h, as an FFI handle. Reused docroot
- * workers preload them (php/docroot-preload.php, opcache.preload): PHP
- * then keeps each header as a named scope, parsed and its symbols
- * resolved once for the life of the process, and FFI::scope() hands it
- * out in every request at no cost. Without preloading (a fresh fork per
- * request, opcache off, or the user's own opcache.preload), the header
- * is parsed here, with FFI::cdef(), each time.
+ * workers preload them (ffi.preload, set by the Node side:
+ * lib/http/docroot/reuse-preload.ts): PHP then keeps each header as a
+ * named scope, parsed and its symbols resolved once for the life of the
+ * process, and FFI::scope() hands it out in every request at no cost.
+ * Without that (a fresh fork per request, or a pool built without
+ * reusedDocrootPreload()), the header is parsed here, with FFI::cdef(),
+ * each time.
  */
 final class FfiScope
 {
